@@ -1,0 +1,51 @@
+"""The one access check. Views, consumers, feeds, downloads and inbound mail all call these.
+
+community imports neither threads nor mailer, so targets are read by their attributes:
+a category has `moderators_only`, a thread has `category` and `locked`, a post has `thread`.
+"""
+
+from .models import Member
+
+
+class NotAMember(Exception):
+    """The user is not an active, approved member (anonymous, pending, suspended, lapsed ...)."""
+
+
+def member_of(user) -> Member | None:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    try:
+        member = user.member
+    except Member.DoesNotExist:
+        return None
+    return member if member.is_active_member else None
+
+
+def require_member(user) -> Member:
+    member = member_of(user)
+    if member is None:
+        raise NotAMember
+    return member
+
+
+def can_read(user, obj=None) -> bool:
+    # Every category and thread is open to every member today; per-category rules join here.
+    return member_of(user) is not None
+
+
+def can_post(user, target) -> bool:
+    member = member_of(user)
+    if member is None:
+        return False
+    thread = getattr(target, "thread", target)
+    if getattr(thread, "locked", False):
+        return False
+    category = getattr(thread, "category", thread)
+    if getattr(category, "moderators_only", False) and not member.is_moderator:
+        return False
+    return True
+
+
+def can_moderate(user) -> bool:
+    member = member_of(user)
+    return member is not None and member.is_moderator

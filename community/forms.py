@@ -1,0 +1,70 @@
+from allauth.account.forms import SignupForm
+from django import forms
+from django.db import transaction
+
+from .models import EligibilityBasis, Organization
+from .services import submit_application
+
+
+class ApplicationSignupForm(SignupForm):
+    """Sign-up is an application: who you are and which eligible program you work at."""
+
+    field_order = [
+        "full_name", "email", "eligibility_category", "organization", "organization_name",
+        "role_title", "statement", "password1", "password2", "accept_guidelines",
+    ]
+
+    full_name = forms.CharField(label="Your full name", max_length=150)
+    eligibility_category = forms.ChoiceField(
+        label="Which describes your program?", choices=EligibilityBasis.choices, widget=forms.RadioSelect
+    )
+    organization = forms.ModelChoiceField(
+        label="Organization",
+        queryset=Organization.objects.filter(active=True),
+        required=False,
+        empty_label="My organization is not listed",
+    )
+    organization_name = forms.CharField(
+        label="Organization name, if not listed", max_length=200, required=False
+    )
+    role_title = forms.CharField(label="Your role or title", max_length=150)
+    statement = forms.CharField(
+        label="How do you work with survivors of torture?",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="A sentence or two is enough. Please do not include any client information.",
+    )
+    accept_guidelines = forms.BooleanField(
+        label="I accept the community guidelines and will never post information that could identify a client."
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].label = "Work email"
+        self.fields["email"].help_text = "Use your work address: it helps us confirm where you work."
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("organization") and not cleaned.get("organization_name", "").strip():
+            self.add_error("organization_name", "Choose your organization, or type its name if it is not listed.")
+        return cleaned
+
+    @transaction.atomic
+    def save(self, request):
+        user = super().save(request)
+        data = self.cleaned_data
+        submit_application(
+            user=user,
+            full_name=data["full_name"],
+            eligibility_category=data["eligibility_category"],
+            organization=data.get("organization"),
+            organization_name=data.get("organization_name", "").strip(),
+            role_title=data["role_title"],
+            statement=data["statement"],
+        )
+        return user
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason (sent to the applicant)", widget=forms.Textarea(attrs={"rows": 3}), max_length=2000
+    )

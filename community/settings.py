@@ -1,0 +1,209 @@
+"""All settings come from the environment, read here and nowhere else."""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env(name, default=None):
+    return os.environ.get(name, default)
+
+
+def env_bool(name, default=False):
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name, default=""):
+    return [item.strip() for item in env(name, default).split(",") if item.strip()]
+
+
+INSECURE_DEFAULT_KEY = "insecure-development-key-change-me"
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env("SECRET_KEY", INSECURE_DEFAULT_KEY)
+if not DEBUG and SECRET_KEY == INSECURE_DEFAULT_KEY:
+    raise ImproperlyConfigured("Set SECRET_KEY: refusing to start with DEBUG off and the default key.")
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
+SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", SITE_URL)
+
+# The list as the outside world sees it.
+LIST_NAME = env("LIST_NAME", "HealTorture-Talk")
+LIST_DOMAIN = env("LIST_DOMAIN", "lists.healtalk.example.org")
+LIST_ADDRESS = env("LIST_ADDRESS", f"talk@{LIST_DOMAIN}")
+LIST_ID = env("LIST_ID", f"healtorture-talk.{LIST_DOMAIN}")
+REPLY_TOKEN_MAX_AGE_DAYS = int(env("REPLY_TOKEN_MAX_AGE_DAYS", "180"))
+DIGEST_HOUR = int(env("DIGEST_HOUR", "7"))
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "anymail",
+    "channels",
+    "community",
+    "threads",
+    "mailer",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "community.middleware.MembersOnlyMiddleware",
+]
+
+ROOT_URLCONF = "community.urls"
+ASGI_APPLICATION = "community.asgi.application"
+AUTH_USER_MODEL = "community.User"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "community.context_processors.membership",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/healtalk"), conn_max_age=60
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": env("CACHE_PREFIX", "healtalk"),
+    }
+}
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
+# The pub/sub layer drops nothing under fan-out to large groups (see shared/STYLE.md); redis-py 8
+# lowered the async pool limit, so raise it explicitly.
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {
+            "hosts": [{"address": REDIS_URL, "max_connections": 1000}],
+            "prefix": env("CHANNELS_PREFIX", "healtalk"),
+        },
+    }
+}
+
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL)
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    "daily-digests": {"task": "mailer.tasks.send_due_digests", "schedule": 15 * 60},
+}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+
+ACCOUNT_ADAPTER = "community.adapter.AccountAdapter"
+ACCOUNT_FORMS = {"signup": "community.forms.ApplicationSignupForm"}
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[HealTalk] "
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https") else "http"
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "home"
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+
+# Outbound mail: any anymail ESP by EMAIL_BACKEND plus its ANYMAIL_* settings; SMTP with EMAIL_HOST;
+# in development every message is captured in the database and readable at /dev/mail/.
+EMAIL_BACKEND = env(
+    "EMAIL_BACKEND",
+    "mailer.backends.CaptureBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(env("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", f"HealTalk <no-reply@{LIST_DOMAIN}>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+ANYMAIL = {
+    key[len("ANYMAIL_"):]: value
+    for key, value in os.environ.items()
+    if key.startswith("ANYMAIL_")
+}
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env("TIME_ZONE", "America/New_York")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if env_bool("STATIC_MANIFEST", not DEBUG)
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
+WHITENOISE_USE_FINDERS = DEBUG
+
+SESSION_COOKIE_SECURE = SITE_URL.startswith("https")
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+}

@@ -1,0 +1,33 @@
+"""Celery tasks: thin. Each takes ids, and calls one service."""
+
+from celery import shared_task
+
+from . import digests, inbound, outbound
+
+
+@shared_task(acks_late=True)
+def fan_out_post(post_id: int) -> None:
+    outbound.fan_out_post(post_id)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=8)
+def deliver_outbound(self, outbound_id: int) -> None:
+    try:
+        outbound.deliver_outbound(outbound_id)
+    except outbound.TransientSendError as error:
+        raise self.retry(exc=error, countdown=min(30 * 2 ** self.request.retries, 3600)) from error
+
+
+@shared_task(acks_late=True)
+def send_application_decision(application_id: int) -> None:
+    outbound.send_application_decision(application_id)
+
+
+@shared_task(acks_late=True)
+def send_due_digests() -> None:
+    digests.send_due_digests()
+
+
+@shared_task(acks_late=True)
+def process_inbound(inbound_id: int) -> None:
+    inbound.process_inbound(inbound_id)

@@ -1,0 +1,123 @@
+"""Factories as fixtures. Everything runs against real PostgreSQL and Redis (see pyproject's pytest env)."""
+
+import itertools
+
+import pytest
+from allauth.account.models import EmailAddress
+
+from community.celery import app as celery_app
+from community.models import Application, EligibilityBasis, Member, Organization, User
+from mailer.models import MailPreference
+from threads.models import Category
+from threads.services import create_reply, create_thread
+
+PASSWORD = "correct-horse-battery-staple"
+_counter = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _celery_eager(settings):
+    """Tasks run in-process unless a test starts a real worker (see tests/mailer/test_worker.py)."""
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def organization_factory(db):
+    def make(**fields):
+        n = next(_counter)
+        fields.setdefault("name", f"Healing Center {n}")
+        fields.setdefault("eligibility_basis", EligibilityBasis.ORR_TVRA_GRANTEE)
+        fields.setdefault("email_domains", f"center{n}.example.org")
+        return Organization.objects.create(**fields)
+
+    return make
+
+
+@pytest.fixture
+def organization(organization_factory):
+    return organization_factory(name="Cascade Center for Survivors", email_domains="cascade.example.org")
+
+
+@pytest.fixture
+def member_factory(db, organization):
+    """An approved member with a verified email; status/role/mail_mode can be set."""
+
+    def make(*, status=Member.Status.ACTIVE, role=Member.Role.MEMBER, mail_mode=MailPreference.Mode.EACH,
+             email=None, full_name=None, org=None):
+        n = next(_counter)
+        email = email or f"member{n}@cascade.example.org"
+        user = User.objects.create_user(email=email, password=PASSWORD)
+        EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+        member = Member.objects.create(
+            user=user, full_name=full_name or f"Member {n}", organization=org or organization,
+            role_title="Clinician", status=status, role=role,
+        )
+        MailPreference.objects.create(member=member, mode=mail_mode)
+        return member
+
+    return make
+
+
+@pytest.fixture
+def member(member_factory):
+    return member_factory(full_name="Dana Member")
+
+
+@pytest.fixture
+def moderator(member_factory):
+    return member_factory(role=Member.Role.MODERATOR, full_name="Mo Derator")
+
+
+@pytest.fixture
+def applicant_factory(member_factory, organization):
+    def make(**kwargs):
+        kwargs.setdefault("status", Member.Status.PENDING)
+        applicant = member_factory(**kwargs)
+        Application.objects.create(
+            member=applicant, eligibility_category=EligibilityBasis.ORR_TVRA_GRANTEE, organization=organization,
+            role_title="Case manager", work_email=applicant.user.email, statement="I work with survivors.",
+        )
+        return applicant
+
+    return make
+
+
+@pytest.fixture
+def pending_member(applicant_factory):
+    return applicant_factory(full_name="Pat Pending")
+
+
+@pytest.fixture
+def category(db):
+    return Category.objects.create(name="Clinical questions", description="Ask and answer clinical questions.")
+
+
+@pytest.fixture
+def thread_factory(category, member, django_capture_on_commit_callbacks):
+    def make(*, author=None, title="Group work with new arrivals", body="How do you start a group?", cat=None):
+        with django_capture_on_commit_callbacks(execute=True):
+            return create_thread(author=author or member, category=cat or category, title=title, body=body)
+
+    return make
+
+
+@pytest.fixture
+def thread(thread_factory):
+    return thread_factory()
+
+
+@pytest.fixture
+def reply_factory(django_capture_on_commit_callbacks):
+    def make(*, author, parent, body="A reply."):
+        with django_capture_on_commit_callbacks(execute=True):
+            return create_reply(author=author, parent=parent, body=body)
+
+    return make
+
+
+def login(client, member):
+    client.force_login(member.user)
+    return client

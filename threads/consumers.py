@@ -1,0 +1,41 @@
+from channels.db import database_sync_to_async
+from django.http import Http404
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from .live import thread_group
+from .selectors import get_readable_thread
+
+# 4403 mirrors HTTP 403 in the websocket application close range (4000–4999).
+CLOSE_NOT_ALLOWED = 4403
+
+
+@database_sync_to_async
+def _may_read_thread(user, thread_id) -> bool:
+    try:
+        get_readable_thread(user, thread_id)
+    except Http404:
+        return False
+    return True
+
+
+class ThreadConsumer(AsyncJsonWebsocketConsumer):
+    """Pushes new posts to members viewing a thread; anyone else is refused at the door."""
+
+    async def connect(self):
+        self.thread_id = self.scope["url_route"]["kwargs"]["thread_id"]
+        if not await _may_read_thread(self.scope.get("user"), self.thread_id):
+            await self.close(code=CLOSE_NOT_ALLOWED)
+            return
+        self.group = thread_group(self.thread_id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code):
+        if hasattr(self, "group"):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def post_created(self, event):
+        await self.send_json(
+            {"type": "post.created", "post_id": event["post_id"], "parent_id": event["parent_id"],
+             "html": event["html"]}
+        )

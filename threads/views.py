@@ -1,0 +1,72 @@
+from django.shortcuts import redirect, render
+
+from community.access import can_post
+
+from .forms import ReplyForm, ThreadForm
+from .models import Category
+from .selectors import (
+    category_threads, get_readable_category, get_readable_post, get_readable_thread, readable_categories,
+    recent_threads, thread_posts, upcoming_econsultations,
+)
+from .services import PostingNotAllowed, create_reply, create_thread
+
+
+def home(request):
+    return render(request, "threads/home.html", {
+        "categories": readable_categories(request.user),
+        "threads": recent_threads(),
+        "econsultations": upcoming_econsultations(),
+    })
+
+
+def category(request, slug):
+    category = get_readable_category(request.user, slug)
+    return render(request, "threads/category.html", {
+        "category": category,
+        "threads": category_threads(category),
+        "can_start": can_post(request.user, category),
+    })
+
+
+def _postable_categories(user):
+    return Category.objects.filter(pk__in=[c.pk for c in readable_categories(user) if can_post(user, c)])
+
+
+def new_thread(request):
+    categories = _postable_categories(request.user)
+    initial = {"category": categories.filter(slug=request.GET.get("category")).first()}
+    form = ThreadForm(request.POST or None, categories=categories, initial=initial)
+    if form.is_valid():
+        try:
+            thread = create_thread(
+                author=request.member, category=form.cleaned_data["category"],
+                title=form.cleaned_data["title"], body=form.cleaned_data["body"],
+            )
+        except PostingNotAllowed as error:
+            form.add_error(None, str(error))
+        else:
+            return redirect(thread)
+    return render(request, "threads/new_thread.html", {"form": form})
+
+
+def thread(request, thread_id):
+    thread = get_readable_thread(request.user, thread_id)
+    return render(request, "threads/thread.html", {
+        "thread": thread,
+        "posts": thread_posts(thread),
+        "form": ReplyForm(),
+        "can_reply": can_post(request.user, thread),
+    })
+
+
+def reply(request, post_id):
+    parent = get_readable_post(request.user, post_id)
+    form = ReplyForm(request.POST or None)
+    if form.is_valid():
+        try:
+            post = create_reply(author=request.member, parent=parent, body=form.cleaned_data["body"])
+        except PostingNotAllowed as error:
+            form.add_error(None, str(error))
+        else:
+            return redirect(post)
+    return render(request, "threads/reply.html", {"form": form, "parent": parent})
