@@ -38,12 +38,10 @@ def can_post(user, target) -> bool:
     if member is None:
         return False
     thread = getattr(target, "thread", target)
-    if getattr(thread, "locked", False):
-        return False
-    category = getattr(thread, "category", thread)
-    if getattr(category, "moderators_only", False) and not member.is_moderator:
-        return False
-    return True
+    if hasattr(thread, "locked"):
+        return not thread.locked
+    # A category: "moderators only" is about starting threads there; members still reply to them.
+    return not getattr(target, "moderators_only", False) or member.is_moderator
 
 
 def can_moderate(user) -> bool:

@@ -13,6 +13,7 @@ urlpatterns = [
     path("moderation/applications/<int:application_id>/reject/", views.reject, name="reject_application"),
     path("admin/", admin.site.urls),
     path("mail/", include("mailer.urls")),
+    path("anymail/", include("anymail.urls")),
     path("", include("threads.urls")),
 ]
 

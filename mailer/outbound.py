@@ -1,17 +1,210 @@
-"""Outbound list mail (to be written): fan-out, delivery, decision emails."""
+"""Outbound list mail: fan-out of a post to each-message members, delivery, decision emails.
+
+A post is rendered once per worker process and reused for every recipient; only the reply address and
+the unsubscribe link are spliced in per member.
+"""
+
+import secrets
+from dataclasses import dataclass
+from email.utils import formataddr, make_msgid
+from functools import lru_cache
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
+from django.db.models import F
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import escape
+
+from community.models import Application, Member
+from threads.models import Post
+
+from . import selectors
+from .models import MailPreference, OutboundMessage
+from .tokens import make_reply_address, make_unsubscribe_token
 
 
 class TransientSendError(Exception):
-    pass
+    """Sending failed in a way a later attempt may not; the task retries with backoff."""
 
 
-def fan_out_post(post_id):
-    raise NotImplementedError
+class Stencil:
+    """Text and HTML rendered once for many recipients, with named slots filled in per recipient.
+
+    A slot renders as a mark carrying a random nonce, so nothing a member wrote can collide with it.
+    """
+
+    def __init__(self, names):
+        nonce = secrets.token_hex(8)
+        self.marks = {name: f"[[{name}.{nonce}]]" for name in names}
+        self.text = self.html = ""
+
+    def render(self, template: str, context: dict) -> "Stencil":
+        self.text = render_to_string(f"{template}.txt", context)
+        self.html = render_to_string(f"{template}.html", context)
+        return self
+
+    def fill(self, values: dict[str, str]) -> tuple[str, str]:
+        text, html = self.text, self.html
+        for name, mark in self.marks.items():
+            text = text.replace(mark, values[name])
+            html = html.replace(mark, escape(values[name]))
+        return text, html
 
 
-def deliver_outbound(outbound_id):
-    raise NotImplementedError
+def absolute_url(path: str) -> str:
+    return f"{settings.SITE_URL}{path}"
 
 
-def send_application_decision(application_id):
-    raise NotImplementedError
+def token_generation(member: Member) -> int:
+    preference = getattr(member, "mail_preference", None)
+    return preference.token_generation if preference else 0
+
+
+def unsubscribe_token(member: Member) -> str:
+    return make_unsubscribe_token(member_id=member.id, generation=token_generation(member))
+
+
+def list_headers(archive_url: str, unsubscribe_url: str, token: str) -> dict[str, str]:
+    """What every list message carries, so mail clients offer unsubscribe and filters recognise the list."""
+    return {
+        "List-Id": f"{settings.LIST_NAME} <{settings.LIST_ID}>",
+        "List-Post": f"<mailto:{settings.LIST_ADDRESS}>",
+        "List-Archive": f"<{archive_url}>",
+        "List-Unsubscribe": f"<{unsubscribe_url}>, <mailto:unsubscribe@{settings.LIST_DOMAIN}?subject={token}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        "Precedence": "list",
+        "X-Auto-Response-Suppress": "OOF, AutoReply",
+        "Sender": settings.LIST_ADDRESS,
+    }
+
+
+def unsubscribe_url(token: str) -> str:
+    return absolute_url(reverse("unsubscribe", args=[token]))
+
+
+def subject_for(post: Post) -> str:
+    subject = f"[{settings.LIST_NAME}] {post.thread.title}"
+    return f"Re: {subject}" if post.parent_id else subject
+
+
+@dataclass(frozen=True)
+class PostMail:
+    subject: str
+    from_email: str
+    thread_url: str
+    headers: dict[str, str]
+    body: Stencil
+
+
+# Published posts are never edited, so a post's rendering stays valid for the life of the worker.
+@lru_cache(maxsize=64)
+def post_mail(post_id: int) -> PostMail:
+    post = selectors.post_for_mail(post_id)
+    thread_url = absolute_url(post.thread.get_absolute_url())
+    headers = {"Message-ID": post.message_id}
+    ancestors = selectors.ancestor_message_ids(post)
+    if ancestors:
+        headers["In-Reply-To"] = ancestors[-1]
+        headers["References"] = " ".join(ancestors)
+    body = Stencil(["unsubscribe_url"])
+    body.render("mailer/email/post", {
+        "post": post, "thread": post.thread, "post_url": absolute_url(post.get_absolute_url()),
+        "thread_url": thread_url, "slot": body.marks, "list_name": settings.LIST_NAME,
+    })
+    return PostMail(
+        subject=subject_for(post),
+        # The list sends in the author's name from its own address: mail that claims to come from the
+        # author's domain would fail their DMARC policy at every recipient.
+        from_email=formataddr((f"{post.author.full_name} via {settings.LIST_NAME}", settings.LIST_ADDRESS)),
+        thread_url=thread_url,
+        headers=headers,
+        body=body,
+    )
+
+
+def build_post_message(post_id: int, member: Member) -> EmailMultiAlternatives:
+    mail = post_mail(post_id)
+    token = unsubscribe_token(member)
+    unsubscribe = unsubscribe_url(token)
+    text, html = mail.body.fill({"unsubscribe_url": unsubscribe})
+    message = EmailMultiAlternatives(
+        subject=mail.subject,
+        body=text,
+        from_email=mail.from_email,
+        to=[member.email],
+        reply_to=[make_reply_address(post_id=post_id, member_id=member.id, generation=token_generation(member))],
+        headers={**mail.headers, **list_headers(mail.thread_url, unsubscribe, token)},
+    )
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def fan_out_post(post_id: int) -> None:
+    from . import tasks  # tasks imports this module
+
+    post = Post.objects.filter(pk=post_id).first()
+    if post is None:
+        return
+    OutboundMessage.objects.bulk_create(
+        [OutboundMessage(post_id=post_id, member_id=member_id)
+         for member_id in selectors.each_message_recipient_ids(post)],
+        ignore_conflicts=True,  # a duplicated fan-out task finds the rows already there
+    )
+    for outbound_id in selectors.pending_outbound_ids(post_id):
+        tasks.deliver_outbound.delay(outbound_id)
+
+
+def deliver_outbound(outbound_id: int) -> None:
+    """Send one row at most once: the row stays locked while its message is handed to the mail server,
+    so a duplicated task waits, then finds it sent."""
+    error = None
+    with transaction.atomic():
+        row = selectors.lock_pending_outbound(outbound_id)
+        if row is None:
+            return
+        message = build_post_message(row.post_id, row.member)
+        try:
+            with get_connection() as connection:
+                connection.send_messages([message])
+        except Exception as exc:  # noqa: BLE001  (SMTP, network and ESP errors alike: retried, then FAILED)
+            error = exc
+            OutboundMessage.objects.filter(pk=row.pk).update(
+                attempts=F("attempts") + 1, last_error=f"{type(exc).__name__}: {exc}"
+            )
+        else:
+            OutboundMessage.objects.filter(pk=row.pk).update(
+                status=OutboundMessage.Status.SENT, attempts=F("attempts") + 1, sent_at=timezone.now()
+            )
+    if error is not None:
+        raise TransientSendError(str(error)) from error
+
+
+def mark_failed(outbound_id: int) -> None:
+    OutboundMessage.objects.filter(pk=outbound_id, status=OutboundMessage.Status.PENDING).update(
+        status=OutboundMessage.Status.FAILED
+    )
+
+
+def send_application_decision(application_id: int) -> None:
+    application = Application.objects.select_related("member__user").get(pk=application_id)
+    if application.status == Application.Status.PENDING:
+        return
+    approved = application.status == Application.Status.APPROVED
+    template = "mailer/email/decision_approved" if approved else "mailer/email/decision_declined"
+    preference = MailPreference.objects.filter(member=application.member).first()
+    context = {
+        "application": application, "member": application.member, "site_url": settings.SITE_URL,
+        "list_address": settings.LIST_ADDRESS,
+        "mail_mode": preference.get_mode_display() if preference else MailPreference.Mode.DAILY.label,
+    }
+    message = EmailMultiAlternatives(
+        subject="Welcome to HealTalk" if approved else "Your HealTalk application",
+        body=render_to_string(f"{template}.txt", context),
+        to=[application.member.email],
+        headers={"Message-ID": make_msgid(domain=settings.LIST_DOMAIN), "Auto-Submitted": "auto-generated"},
+    )
+    message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
+    message.send()

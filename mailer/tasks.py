@@ -15,6 +15,9 @@ def deliver_outbound(self, outbound_id: int) -> None:
     try:
         outbound.deliver_outbound(outbound_id)
     except outbound.TransientSendError as error:
+        if self.request.retries >= self.max_retries:
+            outbound.mark_failed(outbound_id)
+            raise
         raise self.retry(exc=error, countdown=min(30 * 2 ** self.request.retries, 3600)) from error
 
 

@@ -1,9 +1,11 @@
 """Factories as fixtures. Everything runs against real PostgreSQL and Redis (see pyproject's pytest env)."""
 
 import itertools
+import uuid
 
 import pytest
 from allauth.account.models import EmailAddress
+from django.core.cache import cache
 
 from community.celery import app as celery_app
 from community.models import Application, EligibilityBasis, Member, Organization, User
@@ -22,6 +24,25 @@ def _celery_eager(settings):
     celery_app.conf.task_eager_propagates = True
     yield
     celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    # The production hasher takes about half a second per user; tests create hundreds of users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _own_cache_namespace(settings):
+    """allauth's rate limits and cached sessions live in the shared Redis cache: without a namespace per test
+    they carry over between tests and runs (a few signups later every signup answers 429)."""
+    prefix = f"{settings.CACHES['default']['KEY_PREFIX']}-{uuid.uuid4().hex[:12]}"
+    settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": prefix}}
+    yield
+    client = cache._cache.get_client(write=True)
+    keys = list(client.scan_iter(match=f"{prefix}:*"))
+    if keys:
+        client.delete(*keys)
 
 
 @pytest.fixture

@@ -1,0 +1,394 @@
+import io
+import os
+import subprocess
+import sys
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.core.management import call_command
+from django.utils import timezone
+
+from community.models import Member
+from mailer import inbound
+from mailer.models import InboundMessage, MailPreference
+from mailer.outbound import build_post_message
+from threads.models import Post
+
+from .inbound_mail import eml, reply_address, reply_eml
+
+
+@pytest.fixture(autouse=True)
+def _own_cache_namespace(settings):
+    """The once-an-hour rejection limit lives in Redis, which outlives a test and a test run."""
+    settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}}
+
+
+@pytest.fixture
+def replier(member_factory):
+    return member_factory(full_name="Rosa Alvarez", email=f"rosa-{uuid.uuid4().hex[:8]}@cascade.example.org")
+
+
+@pytest.fixture
+def parent(thread):
+    return thread.posts.get()
+
+
+@pytest.fixture
+def deliver(django_capture_on_commit_callbacks):
+    """Hand raw mail to the inbound path as an MTA or a provider webhook would; tasks run eagerly."""
+
+    def send(raw: bytes, envelope_recipient: str = "") -> InboundMessage | None:
+        with django_capture_on_commit_callbacks(execute=True):
+            return inbound.receive_raw(raw, envelope_recipient=envelope_recipient)
+
+    return send
+
+
+def rejections(mailoutbox):
+    return [message for message in mailoutbox if message.extra_headers.get("Auto-Submitted") == "auto-replied"]
+
+
+def email_replies(parent):
+    return list(Post.objects.filter(parent=parent, source=Post.Source.EMAIL))
+
+
+EXPECTED_BODIES = {
+    "gmail_reply.eml": (
+        "We start with a short grounding exercise and keep the first three sessions\n"
+        "about what to expect, not about what happened.\n\n"
+        "Happy to share our handout if it helps.\n\n"
+        "Rosa"
+    ),
+    "outlook_reply.eml": (
+        "Thank you for raising this. At our center we work only with interpreters who have had "
+        "trauma-informed training, and we brief them before every session.\n\n"
+        "Rosa Alvarez, LCSW\nClinical Director"
+    ),
+    "apple_mail_reply.eml": (
+        "We\u2019re running a waiting-list group too. We send a short check-in note every two weeks so "
+        "nobody feels forgotten."
+    ),
+    # The two below carry the original in forms the reply parser library alone leaves in place.
+    "yahoo_reply.eml": "We open with a welcome circle and keep the group to six people at most.\nAna",
+    "gmail_spanish_reply.eml": (
+        "Nosotros hacemos los grupos en espa\u00f1ol con una co-facilitadora de la\n"
+        "comunidad. It made a real difference for attendance."
+    ),
+    "html_only_reply.eml": (
+        "Two things that helped us:\n\n"
+        "- Meeting at the same time & place every week\n"
+        "- A shared meal at the end\n\n"
+        "Our notes are in the program guide <https://cascade.example.org/groups>."
+    ),
+}
+
+
+def test_receive_raw_stores_the_message_and_enqueues_on_commit(parent, replier,
+                                                               django_capture_on_commit_callbacks):
+    address = reply_address(parent, replier)
+    with django_capture_on_commit_callbacks() as callbacks:
+        stored = inbound.receive_raw(reply_eml("gmail_reply.eml", parent, replier), envelope_recipient=address)
+
+    stored.refresh_from_db()
+    assert stored.status == InboundMessage.Status.RECEIVED
+    assert stored.message_id == "<CAF3xk2Lq0b9nS-WcH8Jp1Y2qM=dQ5u7Zc1vF3nT8o@mail.gmail.com>"
+    assert stored.sender == replier.email
+    assert stored.recipient == address
+    assert stored.subject == "Re: [HealTorture-Talk] Group work with new arrivals"
+    assert "Happy to share our handout" in stored.raw
+    assert len(callbacks) == 1
+    assert email_replies(parent) == []
+
+
+@pytest.mark.parametrize("fixture", sorted(EXPECTED_BODIES))
+def test_process_inbound_posts_the_reply_without_quoted_text(fixture, parent, replier, deliver, mailoutbox):
+    stored = deliver(reply_eml(fixture, parent, replier))
+
+    [post] = email_replies(parent)
+    assert post.author == replier
+    assert post.thread == parent.thread
+    assert post.body == EXPECTED_BODIES[fixture]
+    stored.refresh_from_db()
+    assert (stored.status, stored.post) == (InboundMessage.Status.POSTED, post)
+    assert rejections(mailoutbox) == []
+
+
+def test_process_inbound_matches_the_sender_whatever_its_case(parent, replier, deliver):
+    deliver(reply_eml("gmail_reply.eml", parent, replier, sender=replier.email.upper()))
+
+    assert len(email_replies(parent)) == 1
+
+
+def test_process_inbound_finds_the_reply_address_in_the_envelope_only(parent, replier, deliver):
+    raw = reply_eml("gmail_reply.eml", parent, replier).replace(
+        reply_address(parent, replier).encode(), django_settings.LIST_ADDRESS.encode()
+    )
+
+    deliver(raw, envelope_recipient=reply_address(parent, replier))
+
+    assert len(email_replies(parent)) == 1
+
+
+def test_receive_raw_ignores_a_duplicate_delivery(parent, replier, deliver, django_capture_on_commit_callbacks):
+    raw = reply_eml("gmail_reply.eml", parent, replier)
+    assert deliver(raw) is not None
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert inbound.receive_raw(raw) is None
+
+    assert callbacks == []
+    assert InboundMessage.objects.count() == 1
+    assert len(email_replies(parent)) == 1
+
+
+def test_receive_raw_gives_mail_without_message_id_a_stable_one(parent, replier, deliver):
+    raw = b"\n".join(line for line in reply_eml("gmail_reply.eml", parent, replier).split(b"\n")
+                     if not line.startswith(b"Message-ID:"))
+
+    first = deliver(raw)
+    again = deliver(raw)
+
+    assert first.message_id.startswith("<") and first.message_id.endswith("@no-message-id.invalid>")
+    assert again is None
+    assert len(email_replies(parent)) == 1
+
+
+def test_process_inbound_does_nothing_for_a_message_already_processed(parent, replier, deliver):
+    stored = deliver(reply_eml("gmail_reply.eml", parent, replier))
+
+    inbound.process_inbound(stored.id)
+
+    assert len(email_replies(parent)) == 1
+
+
+@pytest.mark.parametrize("fixture", ["auto_reply.eml", "bounce.eml"])
+def test_process_inbound_ignores_automated_mail_silently(fixture, parent, replier, deliver, mailoutbox):
+    stored = deliver(reply_eml(fixture, parent, replier))
+
+    stored.refresh_from_db()
+    assert stored.status == InboundMessage.Status.IGNORED
+    assert email_replies(parent) == []
+    assert rejections(mailoutbox) == []
+
+
+@pytest.mark.parametrize("header", [
+    "Precedence: bulk",
+    "Precedence: junk",
+    "Auto-Submitted: auto-generated",
+    "X-Autoreply: yes",
+    "X-Autorespond: Out of office",
+    "Return-Path: <>",
+])
+def test_process_inbound_ignores_mail_marked_automated(header, parent, replier, deliver, mailoutbox):
+    raw = reply_eml("gmail_reply.eml", parent, replier).replace(b"Return-Path:", b"X-Was-Return-Path:")
+
+    stored = deliver(f"{header}\n".encode() + raw)
+
+    stored.refresh_from_db()
+    assert stored.status == InboundMessage.Status.IGNORED
+    assert email_replies(parent) == []
+    assert rejections(mailoutbox) == []
+
+
+def test_process_inbound_posts_mail_marked_not_automated(parent, replier, deliver):
+    deliver(b"Auto-Submitted: no\n" + reply_eml("gmail_reply.eml", parent, replier))
+
+    assert len(email_replies(parent)) == 1
+
+
+def test_process_inbound_ignores_mail_from_the_postmaster(parent, replier, deliver, mailoutbox):
+    stored = deliver(reply_eml("gmail_reply.eml", parent, replier, sender="postmaster@cascade.example.org"))
+
+    stored.refresh_from_db()
+    assert stored.status == InboundMessage.Status.IGNORED
+    assert rejections(mailoutbox) == []
+
+
+def _forwarded_by_a_filter(list_mail, member):
+    """As a mailbox rule might pass list mail on: list headers dropped, From rewritten, Message-ID kept."""
+    for name in ("From", "List-Id", "Precedence", "Sender"):
+        del list_mail[name]
+    list_mail["From"] = member.email
+    return list_mail
+
+
+@pytest.mark.parametrize("rewrite", [lambda list_mail, member: list_mail, _forwarded_by_a_filter],
+                         ids=["as sent", "forwarded by a filter"])
+def test_process_inbound_ignores_our_own_list_mail_coming_back(rewrite, parent, replier, deliver, mailoutbox):
+    list_mail = rewrite(build_post_message(parent.id, replier).message(), replier)
+
+    stored = deliver(list_mail.as_bytes(), envelope_recipient=reply_address(parent, replier))
+
+    stored.refresh_from_db()
+    assert stored.status == InboundMessage.Status.IGNORED
+    assert email_replies(parent) == []
+    assert rejections(mailoutbox) == []
+
+
+def assert_rejected_once(stored, sender, mailoutbox, reason):
+    stored.refresh_from_db()
+    assert stored.status == InboundMessage.Status.REJECTED
+    assert stored.post is None
+    [rejection] = rejections(mailoutbox)
+    assert rejection.to == [sender]
+    assert rejection.extra_headers["In-Reply-To"] == stored.message_id
+    assert rejection.subject == f"Not posted: {stored.subject}"
+    assert "was not posted" in rejection.body
+    assert reason in rejection.body
+
+
+def test_process_inbound_tells_a_non_member_why_nothing_was_posted(parent, member, deliver, mailoutbox):
+    sender = "sam.colleague@tacoma.example.org"
+
+    stored = deliver(reply_eml("non_member.eml", parent, member, sender=sender))
+
+    assert email_replies(parent) == []
+    assert_rejected_once(stored, sender, mailoutbox, "from an address other than the one the list wrote to")
+
+
+def test_process_inbound_refuses_a_member_writing_with_another_members_address(parent, member, replier, deliver,
+                                                                               mailoutbox):
+    stored = deliver(reply_eml("gmail_reply.eml", parent, member, sender=replier.email))
+
+    assert email_replies(parent) == []
+    assert_rejected_once(stored, replier.email, mailoutbox, "from an address other than")
+
+
+@pytest.mark.parametrize("status", [Member.Status.PENDING, Member.Status.SUSPENDED, Member.Status.LAPSED])
+def test_process_inbound_refuses_a_member_who_is_not_active(status, parent, replier, deliver, mailoutbox):
+    address = reply_address(parent, replier)
+    Member.objects.filter(pk=replier.pk).update(status=status)
+
+    stored = deliver(eml("gmail_reply.eml", sender=replier.email, reply_address=address,
+                         parent_message_id=parent.message_id))
+
+    assert email_replies(parent) == []
+    assert_rejected_once(stored, replier.email, mailoutbox, "your membership is not active")
+
+
+def test_process_inbound_refuses_a_forged_reply_address(parent, replier, deliver, mailoutbox):
+    address = reply_address(parent, replier)
+    local, domain = address.split("@")
+    forged = f"{local[:-1]}{'a' if local[-1] != 'a' else 'b'}@{domain}"
+
+    stored = deliver(eml("gmail_reply.eml", sender=replier.email, reply_address=forged,
+                         parent_message_id=parent.message_id))
+
+    assert email_replies(parent) == []
+    assert_rejected_once(stored, replier.email, mailoutbox, "it may have been altered or withdrawn")
+
+
+def test_process_inbound_refuses_a_revoked_reply_address(parent, replier, deliver, mailoutbox):
+    raw = reply_eml("gmail_reply.eml", parent, replier)
+    MailPreference.objects.filter(member=replier).update(token_generation=1)
+
+    stored = deliver(raw)
+
+    assert email_replies(parent) == []
+    assert_rejected_once(stored, replier.email, mailoutbox, "it may have been altered or withdrawn")
+
+
+def test_process_inbound_refuses_an_expired_reply_address(parent, replier, deliver, mailoutbox, settings,
+                                                          monkeypatch):
+    settings.REPLY_TOKEN_MAX_AGE_DAYS = 30
+    issued = timezone.now() - timedelta(days=31)
+    with monkeypatch.context() as patch:
+        patch.setattr(timezone, "now", lambda: issued)
+        raw = reply_eml("gmail_reply.eml", parent, replier)
+
+    stored = deliver(raw)
+
+    assert email_replies(parent) == []
+    assert_rejected_once(stored, replier.email, mailoutbox, "This reply address has expired.")
+
+
+def test_process_inbound_refuses_a_reply_to_a_locked_thread(parent, replier, deliver, mailoutbox):
+    parent.thread.locked = True
+    parent.thread.save()
+
+    stored = deliver(reply_eml("gmail_reply.eml", parent, replier))
+
+    assert email_replies(parent) == []
+    assert_rejected_once(stored, replier.email, mailoutbox, "This thread is closed to new replies.")
+
+
+def test_process_inbound_refuses_mail_without_a_reply_address(parent, replier, deliver, mailoutbox):
+    raw = reply_eml("gmail_reply.eml", parent, replier).replace(
+        reply_address(parent, replier).encode(), django_settings.LIST_ADDRESS.encode()
+    )
+
+    stored = deliver(raw, envelope_recipient=django_settings.LIST_ADDRESS)
+
+    assert Post.objects.filter(source=Post.Source.EMAIL).count() == 0
+    assert_rejected_once(stored, replier.email, mailoutbox, "It was not sent to a reply address.")
+
+
+def test_process_inbound_refuses_an_empty_reply(parent, replier, deliver, mailoutbox):
+    # The text part keeps only the attribution and the quote.
+    raw = reply_eml("gmail_reply.eml", parent, replier).replace(EXPECTED_BODIES["gmail_reply.eml"].encode(), b"")
+
+    stored = deliver(raw)
+
+    assert email_replies(parent) == []
+    assert_rejected_once(stored, replier.email, mailoutbox, "Your reply was empty")
+
+
+def test_process_inbound_sends_one_rejection_an_hour_per_sender(parent, replier, deliver, mailoutbox):
+    parent.thread.locked = True
+    parent.thread.save()
+    raw = reply_eml("gmail_reply.eml", parent, replier)
+
+    deliver(raw)
+    deliver(raw.replace(b"Message-ID: <CAF3xk2", b"Message-ID: <second-CAF3xk2"))
+
+    assert InboundMessage.objects.filter(status=InboundMessage.Status.REJECTED).count() == 2
+    assert len(rejections(mailoutbox)) == 1
+
+
+def test_process_inbound_reply_reaches_members_who_get_each_message(parent, replier, member_factory, deliver,
+                                                                   mailoutbox):
+    reader = member_factory(full_name="Each Reader", mail_mode=MailPreference.Mode.EACH)
+    digest_reader = member_factory(full_name="Digest Reader", mail_mode=MailPreference.Mode.DAILY)
+    mailoutbox.clear()
+
+    deliver(reply_eml("outlook_reply.eml", parent, replier))
+
+    [post] = email_replies(parent)
+    list_mail = [message for message in mailoutbox if message.extra_headers.get("Message-ID") == post.message_id]
+    recipients = {address for message in list_mail for address in message.to}
+    assert reader.email in recipients
+    assert digest_reader.email not in recipients
+    assert replier.email not in recipients
+    assert "interpreters who have had trauma-informed training" in list_mail[0].body
+
+
+def test_inbound_email_command_stores_and_processes_stdin(parent, replier, django_capture_on_commit_callbacks):
+    raw = reply_eml("apple_mail_reply.eml", parent, replier)
+    out = io.StringIO()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("inbound_email", "--recipient", reply_address(parent, replier), stdin=io.BytesIO(raw),
+                     stdout=out)
+        call_command("inbound_email", stdin=io.BytesIO(raw), stdout=out)
+
+    [post] = email_replies(parent)
+    assert post.body == EXPECTED_BODIES["apple_mail_reply.eml"]
+    assert InboundMessage.objects.get().recipient == reply_address(parent, replier)
+    assert "Already received" in out.getvalue()
+
+
+def test_inbound_email_command_asks_the_mta_to_retry_when_the_database_is_down(parent, replier):
+    project = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "DATABASE_URL": "postgres://postgres@127.0.0.1:9/unreachable",
+           "SECRET_KEY": "test-only-secret-key", "DEBUG": "0"}
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "inbound_email"], check=False, cwd=project, env=env, capture_output=True,
+        timeout=60, input=reply_eml("gmail_reply.eml", parent, replier),
+    )
+
+    assert result.returncode == 75, result.stderr.decode()
+    assert InboundMessage.objects.count() == 0

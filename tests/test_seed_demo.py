@@ -1,0 +1,48 @@
+from io import StringIO
+
+from django.core.management import call_command
+
+from community.models import Application, Member, Organization
+from mailer.management.commands.seed_demo import DEMO_LOGINS, DEMO_PASSWORD, MODERATOR_EMAIL
+from mailer.models import MailPreference
+from threads.models import Category, EConsultation, Post, Thread
+
+
+def _seed(django_capture_on_commit_callbacks):
+    out = StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def test_seed_demo_creates_the_demo_community_once(db, django_capture_on_commit_callbacks, mailoutbox):
+    first = _seed(django_capture_on_commit_callbacks)
+    counts = (Organization.objects.count(), Member.objects.count(), Thread.objects.count(), Post.objects.count())
+    second = _seed(django_capture_on_commit_callbacks)
+
+    assert "Demo community created" in first
+    assert "Demo data already present" in second
+    assert (Organization.objects.count(), Member.objects.count(), Thread.objects.count(),
+            Post.objects.count()) == counts == (3, 4, 5, 11)
+    assert Member.objects.filter(status=Member.Status.ACTIVE).count() == 3
+    assert Member.objects.get(status=Member.Status.PENDING).applications.get().status == Application.Status.PENDING
+    assert Category.objects.get(name="Announcements").moderators_only
+    assert sorted(MailPreference.objects.values_list("mode", flat=True)) == ["daily", "each", "each"]
+    consultation = EConsultation.objects.select_related("webinar", "thread").get()
+    assert consultation.webinar.title == "Group Work with Survivors of Torture"
+    assert consultation.state() == "live"
+    for email, _ in DEMO_LOGINS:
+        assert email in second
+    # The seed goes through the services, so their side effects ran too: approved applicants were told.
+    recipients = {address for message in mailoutbox for address in message.to}
+    assert {"amara.okafor@cascade.example.org", "tomas.lindqvist@prairie.example.org"} <= recipients
+
+
+def test_seed_demo_logins_work(db, client, django_capture_on_commit_callbacks):
+    _seed(django_capture_on_commit_callbacks)
+
+    for email, _ in DEMO_LOGINS:
+        assert client.login(email=email, password=DEMO_PASSWORD), email
+        client.logout()
+    moderator = Member.objects.get(user__email=MODERATOR_EMAIL)
+    assert moderator.is_moderator and moderator.user.is_staff
