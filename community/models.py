@@ -148,3 +148,6 @@ class AuditRecord(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.action} by {self.actor} on {self.subject}"

@@ -1,8 +1,9 @@
+from allauth.account.models import EmailAddress
 from django.db import transaction
 from django.utils import timezone
 
 from .events import application_decided
-from .models import Application, AuditRecord, Member
+from .models import Application, AuditRecord, Member, User
 
 
 class DecisionError(Exception):
@@ -60,3 +61,16 @@ def reject_application(application: Application, moderator: Member, reason: str)
     if not reason.strip():
         raise DecisionError("Give the applicant a reason.")
     return _decide(application, moderator, Application.Status.REJECTED, reason.strip())
+
+
+@transaction.atomic
+def create_first_moderator(*, email: str, full_name: str, password: str) -> Member:
+    """The first moderator of a new site, who then approves everyone else; also a Django admin."""
+    user = User.objects.create_superuser(email=email, password=password)
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    member = Member.objects.create(
+        user=user, full_name=full_name, status=Member.Status.ACTIVE, role=Member.Role.ADMIN,
+        joined_at=timezone.now(),
+    )
+    AuditRecord.objects.create(actor=None, action="first_moderator_created", subject=member)
+    return member

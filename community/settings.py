@@ -196,8 +196,16 @@ STORAGES = {
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 WHITENOISE_USE_FINDERS = DEBUG
 
-SESSION_COOKIE_SECURE = SITE_URL.startswith("https")
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Production runs behind a TLS proxy (docker-compose.yml): trust its X-Forwarded-Proto, send cookies and
+# HSTS only over https.
+HTTPS = SITE_URL.startswith("https")
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
+SECURE_SSL_REDIRECT = HTTPS and env_bool("SECURE_SSL_REDIRECT", True)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = int(env("SECURE_HSTS_SECONDS", "31536000" if HTTPS else "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 

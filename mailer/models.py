@@ -26,6 +26,7 @@ class OutboundMessage(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting to send"
         SENT = "sent", "Sent"
+        SKIPPED = "skipped", "Not sent: no longer a member or no longer wants each message"
         FAILED = "failed", "Gave up after retries"
 
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="outbound_messages")
@@ -39,6 +40,9 @@ class OutboundMessage(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["post", "member"], name="one_outbound_per_post_member")]
 
+    def __str__(self):
+        return f"Post {self.post_id} to member {self.member_id}: {self.status}"
+
 
 class DigestLog(models.Model):
     """A digest sent (or found empty) for one member and one day; the unique row makes reruns harmless."""
@@ -51,6 +55,9 @@ class DigestLog(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["member", "period"], name="one_digest_per_member_day")]
+
+    def __str__(self):
+        return f"Digest of {self.period} for member {self.member_id}"
 
 
 class InboundMessage(models.Model):
@@ -73,6 +80,9 @@ class InboundMessage(models.Model):
     received_at = models.DateTimeField(default=timezone.now)
     processed_at = models.DateTimeField(null=True, blank=True)
 
+    def __str__(self):
+        return f"{self.message_id} from {self.sender}: {self.status}"
+
 
 class CapturedEmail(models.Model):
     """Development only: what would have been sent, readable at /dev/mail/."""
@@ -85,3 +95,6 @@ class CapturedEmail(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.subject} to {self.recipients}"

@@ -142,6 +142,11 @@ def build_post_message(post_id: int, member: Member) -> EmailMultiAlternatives:
     return message
 
 
+def wants_each_message(member: Member) -> bool:
+    preference = getattr(member, "mail_preference", None)
+    return member.is_active_member and preference is not None and preference.mode == MailPreference.Mode.EACH
+
+
 def fan_out_post(post_id: int) -> None:
     from . import tasks  # tasks imports this module
 
@@ -164,6 +169,11 @@ def deliver_outbound(outbound_id: int) -> None:
     with transaction.atomic():
         row = selectors.lock_pending_outbound(outbound_id)
         if row is None:
+            return
+        # Membership and preferences can change between fan-out and delivery (a suspension, an
+        # unsubscribe click); list mail must never reach someone who may no longer read it.
+        if not wants_each_message(row.member):
+            OutboundMessage.objects.filter(pk=row.pk).update(status=OutboundMessage.Status.SKIPPED)
             return
         message = build_post_message(row.post_id, row.member)
         try:

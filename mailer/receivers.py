@@ -1,7 +1,6 @@
 """Listeners: store and enqueue, nothing more."""
 
 from anymail.signals import inbound as anymail_inbound
-from django.db import transaction
 from django.dispatch import receiver
 
 from community.events import application_decided

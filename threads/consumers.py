@@ -1,6 +1,6 @@
 from channels.db import database_sync_to_async
-from django.http import Http404
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.http import Http404
 
 from .live import thread_group
 from .selectors import get_readable_thread

@@ -5,8 +5,14 @@ from community.access import can_post
 from .forms import ReplyForm, ThreadForm
 from .models import Category
 from .selectors import (
-    category_threads, get_readable_category, get_readable_post, get_readable_thread, readable_categories,
-    recent_threads, thread_posts, upcoming_econsultations,
+    category_threads,
+    get_readable_category,
+    get_readable_post,
+    get_readable_thread,
+    readable_categories,
+    recent_threads,
+    thread_posts,
+    upcoming_econsultations,
 )
 from .services import PostingNotAllowed, create_reply, create_thread
 

@@ -6,7 +6,7 @@ import sys
 def _import_settings(**env):
     clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
     return subprocess.run(
-        [sys.executable, "-c", "import community.settings"], env={**clean, **env},
+        [sys.executable, "-c", "import community.settings"], env={**clean, **env}, check=False,
         capture_output=True, text=True, timeout=60,
     )
 

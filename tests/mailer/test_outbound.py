@@ -170,6 +170,20 @@ def test_deliver_outbound_records_a_failure_then_sends_exactly_once(unsent, sett
     assert [message.to for message in mailoutbox] == [[unsent.member.email]]
 
 
+@pytest.mark.parametrize("change", ["suspended", "unsubscribed"])
+def test_deliver_outbound_skips_member_who_lost_access_after_fan_out(unsent, change, mailoutbox):
+    if change == "suspended":
+        Member.objects.filter(pk=unsent.member_id).update(status=Member.Status.SUSPENDED)
+    else:
+        MailPreference.objects.filter(member_id=unsent.member_id).update(mode=MailPreference.Mode.NONE)
+
+    outbound.deliver_outbound(unsent.id)
+
+    unsent.refresh_from_db()
+    assert unsent.status == OutboundMessage.Status.SKIPPED
+    assert mailoutbox == []
+
+
 def test_deliver_outbound_task_gives_up_after_max_retries(unsent, settings, mailoutbox):
     settings.EMAIL_BACKEND = f"{__name__}.RefusingBackend"
     celery_app.conf.task_eager_propagates = False  # so eager apply() runs every retry in turn

@@ -1,5 +1,6 @@
-"""Deliver one message from an MTA pipe, e.g. in Postfix master.cf:
-  healtalk unix - n n - - pipe flags=R user=healtalk argv=/path/to/healtalk/manage.py inbound_email --recipient ${recipient}
+"""Deliver one message from an MTA pipe, e.g. in Postfix master.cf (one line):
+  healtalk unix - n n - - pipe flags=R user=healtalk
+    argv=/srv/healtalk/manage.py inbound_email --recipient ${recipient}
 """
 
 import sys
