@@ -9,7 +9,8 @@ from .models import Category, EConsultation, Post, Thread
 def readable_categories(user):
     if not can_read(user):
         return Category.objects.none()
-    return Category.objects.annotate(thread_count=Count("threads"))
+    # Meta.ordering is dropped from GROUP BY queries, so the order is repeated here.
+    return Category.objects.annotate(thread_count=Count("threads")).order_by("position", "name")
 
 
 def category_threads(category):
@@ -28,7 +29,9 @@ def get_readable_category(user, slug) -> Category:
 
 
 def get_readable_thread(user, thread_id) -> Thread:
-    thread = Thread.objects.select_related("category", "author").filter(pk=thread_id).first()
+    thread = (
+        Thread.objects.select_related("category", "author", "econsultation__webinar").filter(pk=thread_id).first()
+    )
     if thread is None or not can_read(user, thread):
         raise Http404
     return thread

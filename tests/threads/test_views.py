@@ -185,9 +185,9 @@ def test_thread_page_query_count_is_constant(
 ):
     posts = _thread_with_posts(thread, member_factory, count)
 
-    # user, member, thread with category and author, its e-consultation (none), posts with authors
+    # user, member, thread with category, author and e-consultation, posts with authors
     # and organizations (the session is in the cache)
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(4):
         response = member_client.get(thread.get_absolute_url())
 
     assert response.content.decode().count('<article class="post') == len(posts) == count
