@@ -132,6 +132,7 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "daily-digests": {"task": "mailer.tasks.send_due_digests", "schedule": 15 * 60},
+    "requeue-stale-inbound": {"task": "mailer.tasks.requeue_stale_inbound", "schedule": 10 * 60},
 }
 
 AUTH_PASSWORD_VALIDATORS = [

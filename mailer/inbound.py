@@ -4,6 +4,7 @@ ignores automated mail silently, or tells the sender once, in plain words, why n
 import email
 import hashlib
 import re
+from datetime import timedelta
 from email import policy
 from email.errors import MessageError
 from email.message import EmailMessage as MimeMessage
@@ -25,6 +26,7 @@ from threads.models import Post
 from threads.services import PostingNotAllowed, create_reply
 
 from .models import InboundMessage
+from .outbound import TransientSendError
 from .tokens import InvalidToken, is_reply_address, parse_reply_address
 
 REJECTION_INTERVAL_SECONDS = 60 * 60
@@ -53,6 +55,12 @@ def receive_raw(raw: bytes, envelope_recipient: str = "") -> InboundMessage | No
         return None
     transaction.on_commit(partial(_enqueue_processing, inbound.id))
     return inbound
+
+
+def _enqueue_rejection(inbound_id: int, reason: str) -> None:
+    from . import tasks
+
+    tasks.send_rejection.delay(inbound_id, reason)
 
 
 def _enqueue_processing(inbound_id: int) -> None:
@@ -100,7 +108,7 @@ def process_inbound(inbound_id: int) -> None:
             except Rejection as rejection:
                 inbound.status = InboundMessage.Status.REJECTED
                 inbound.note = f"{rejection.reason} {rejection.detail}".strip()
-                transaction.on_commit(partial(send_rejection, inbound.id, rejection.reason))
+                transaction.on_commit(partial(_enqueue_rejection, inbound.id, rejection.reason))
         inbound.save(update_fields=["status", "note", "post", "processed_at"])
 
 
@@ -209,16 +217,33 @@ def send_rejection(inbound_id: int, reason: str) -> None:
         "list_name": settings.LIST_NAME,
         "site_url": settings.SITE_URL,
     })
-    EmailMessage(
-        subject=f"Not posted: {subject}",
-        body=body,
-        to=[inbound.sender],
-        headers={
-            "Auto-Submitted": "auto-replied",
-            "In-Reply-To": inbound.message_id,
-            "References": inbound.message_id,
-        },
-    ).send()
+    try:
+        EmailMessage(
+            subject=f"Not posted: {subject}",
+            body=body,
+            to=[inbound.sender],
+            headers={
+                "Auto-Submitted": "auto-replied",
+                "In-Reply-To": inbound.message_id,
+                "References": inbound.message_id,
+            },
+        ).send()
+    except Exception as error:  # noqa: BLE001  (any mail-server failure: free the slot, let the task retry)
+        cache.delete(key)
+        raise TransientSendError(str(error)) from error
+
+
+def requeue_stale_inbound(older_than_minutes: int = 5) -> int:
+    """Messages stored but never processed (the broker was down when they arrived, or a worker died)
+    are queued again; processing is idempotent, so a message queued twice is still posted once."""
+    cutoff = timezone.now() - timedelta(minutes=older_than_minutes)
+    stale = list(
+        InboundMessage.objects.filter(status=InboundMessage.Status.RECEIVED, received_at__lt=cutoff)
+        .values_list("pk", flat=True)
+    )
+    for inbound_id in stale:
+        _enqueue_processing(inbound_id)
+    return len(stale)
 
 
 def reply_text(message: MimeMessage) -> str:

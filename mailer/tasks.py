@@ -4,6 +4,9 @@ from celery import shared_task
 
 from . import digests, inbound, outbound
 
+# A one-off email whose send failed is tried again later, never dropped.
+RETRY_SENDING = {"autoretry_for": (Exception,), "retry_backoff": 30, "retry_backoff_max": 3600, "max_retries": 8}
+
 
 @shared_task(acks_late=True)
 def fan_out_post(post_id: int) -> None:
@@ -21,7 +24,7 @@ def deliver_outbound(self, outbound_id: int) -> None:
         raise self.retry(exc=error, countdown=min(30 * 2 ** self.request.retries, 3600)) from error
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, **RETRY_SENDING)
 def send_application_decision(application_id: int) -> None:
     outbound.send_application_decision(application_id)
 
@@ -34,3 +37,13 @@ def send_due_digests() -> None:
 @shared_task(acks_late=True)
 def process_inbound(inbound_id: int) -> None:
     inbound.process_inbound(inbound_id)
+
+
+@shared_task(acks_late=True, **RETRY_SENDING)
+def send_rejection(inbound_id: int, reason: str) -> None:
+    inbound.send_rejection(inbound_id, reason)
+
+
+@shared_task(acks_late=True)
+def requeue_stale_inbound() -> None:
+    inbound.requeue_stale_inbound()

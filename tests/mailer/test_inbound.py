@@ -1,5 +1,6 @@
 import io
 import os
+import smtplib
 import subprocess
 import sys
 import uuid
@@ -8,9 +9,11 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
+from django.core.mail.backends import locmem
 from django.core.management import call_command
 from django.utils import timezone
 
+from community.celery import app as celery_app
 from community.models import Member
 from mailer import inbound
 from mailer.models import InboundMessage, MailPreference
@@ -20,10 +23,16 @@ from threads.models import Post
 from .inbound_mail import eml, reply_address, reply_eml
 
 
-@pytest.fixture(autouse=True)
-def _own_cache_namespace(settings):
-    """The once-an-hour rejection limit lives in Redis, which outlives a test and a test run."""
-    settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}}
+class FlakyBackend(locmem.EmailBackend):
+    """A mail server that refuses the first message it is given, then works."""
+
+    refused = 0
+
+    def send_messages(self, messages):
+        if FlakyBackend.refused == 0:
+            FlakyBackend.refused += 1
+            raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+        return super().send_messages(messages)
 
 
 @pytest.fixture
@@ -346,6 +355,34 @@ def test_process_inbound_sends_one_rejection_an_hour_per_sender(parent, replier,
 
     assert InboundMessage.objects.filter(status=InboundMessage.Status.REJECTED).count() == 2
     assert len(rejections(mailoutbox)) == 1
+
+
+def test_send_rejection_failed_send_is_retried_and_sent_once(parent, replier, deliver, mailoutbox, settings):
+    settings.EMAIL_BACKEND = f"{__name__}.FlakyBackend"
+    FlakyBackend.refused = 0
+    celery_app.conf.task_eager_propagates = False  # so eager apply() runs the retry in turn
+    parent.thread.locked = True
+    parent.thread.save()
+
+    deliver(reply_eml("gmail_reply.eml", parent, replier))
+
+    assert FlakyBackend.refused == 1
+    assert len(rejections(mailoutbox)) == 1
+
+
+def test_requeue_stale_inbound_processes_mail_stored_while_the_queue_was_down(
+    parent, replier, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False):  # the enqueue never happened
+        stored = inbound.receive_raw(reply_eml("gmail_reply.eml", parent, replier))
+    assert inbound.requeue_stale_inbound() == 0  # too fresh: its own task may still be on the way
+    InboundMessage.objects.filter(pk=stored.pk).update(received_at=timezone.now() - timedelta(minutes=10))
+
+    assert inbound.requeue_stale_inbound() == 1
+    assert inbound.requeue_stale_inbound() == 0
+
+    [post] = email_replies(parent)
+    assert post.body == EXPECTED_BODIES["gmail_reply.eml"]
 
 
 def test_process_inbound_reply_reaches_members_who_get_each_message(parent, replier, member_factory, deliver,
