@@ -2,8 +2,8 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.http import Http404
 
-from .live import thread_group
-from .selectors import get_readable_thread
+from .live import category_group, thread_group
+from .selectors import get_readable_thread, readable_categories
 
 # 4403 mirrors HTTP 403 in the websocket application close range (4000–4999).
 CLOSE_NOT_ALLOWED = 4403
@@ -16,6 +16,11 @@ def _may_read_thread(user, thread_id) -> bool:
     except Http404:
         return False
     return True
+
+
+@database_sync_to_async
+def _readable_category_ids(user) -> list[int]:
+    return list(readable_categories(user).values_list("pk", flat=True))
 
 
 class ThreadConsumer(AsyncJsonWebsocketConsumer):
@@ -39,3 +44,25 @@ class ThreadConsumer(AsyncJsonWebsocketConsumer):
             {"type": "post.created", "post_id": event["post_id"], "parent_id": event["parent_id"],
              "html": event["html"]}
         )
+
+
+class ForumConsumer(AsyncJsonWebsocketConsumer):
+    """Thread lists (home, category pages) hear about new threads and new posts in the categories the
+    member may read."""
+
+    async def connect(self):
+        category_ids = await _readable_category_ids(self.scope.get("user"))
+        if not category_ids:
+            await self.close(code=CLOSE_NOT_ALLOWED)
+            return
+        self.groups_joined = [category_group(category_id) for category_id in category_ids]
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code):
+        for group in getattr(self, "groups_joined", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def thread_activity(self, event):
+        await self.send_json({key: event[key] for key in ("type", "thread_id", "category_id", "html")})

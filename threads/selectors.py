@@ -60,6 +60,10 @@ def thread_posts(thread):
     return ordered
 
 
+def thread_for_list(thread_id) -> Thread:
+    return Thread.objects.select_related("author", "category").get(pk=thread_id)
+
+
 def post_for_display(post_id) -> Post:
     return Post.objects.select_related("author__organization", "thread").get(pk=post_id)
 

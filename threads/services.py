@@ -9,7 +9,7 @@ from community.access import can_post
 from community.models import Member
 
 from .events import post_published
-from .live import broadcast_post_created
+from .live import broadcast_post_created, broadcast_thread_activity
 from .markdown import render_markdown
 from .models import Category, Post, Thread
 
@@ -24,6 +24,7 @@ def new_message_id() -> str:
 
 def _publish(post: Post) -> None:
     transaction.on_commit(partial(broadcast_post_created, post.id))
+    transaction.on_commit(partial(broadcast_thread_activity, post.thread_id))
     transaction.on_commit(partial(post_published.send, Post, post_id=post.id))
 
 

@@ -42,3 +42,23 @@ def test_live_thread_shows_new_reply_without_reload(live_server_url, member, rep
     expect(reader.locator("#live-announcer")).to_have_text("New reply from Rae Replier.")
     assert reader.evaluate("window.sameDocument") is True, "the page was reloaded"
     reader.screenshot(path=artifacts / "live-thread.png", full_page=True)
+
+
+def test_home_page_shows_new_thread_without_reload(live_server_url, member, replier, category, browser, artifacts):
+    reader = log_in(browser, live_server_url, member)
+    expect(reader.locator("#thread-list")).to_have_attribute("data-live", "on", timeout=10_000)
+    reader.evaluate("window.sameDocument = true")
+
+    writer = log_in(browser, live_server_url, replier)
+    writer.goto(f"{live_server_url}/threads/new/")
+    writer.select_option("#id_category", label=category.name)
+    writer.fill("#id_title", "Working with interpreters in groups")
+    writer.fill("#id_body", "How do you brief interpreters before a group session?")
+    writer.get_by_role("button", name="Post thread").click()
+    expect(writer.locator("h1")).to_have_text("Working with interpreters in groups")
+
+    newest = reader.locator("#thread-list > li").first
+    expect(newest).to_contain_text("Working with interpreters in groups", timeout=10_000)
+    expect(newest).to_contain_text("started by Rae Replier")
+    assert reader.evaluate("window.sameDocument") is True, "the page was reloaded"
+    reader.screenshot(path=artifacts / "live-home.png", full_page=True)

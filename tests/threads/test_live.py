@@ -9,7 +9,9 @@ from django.db import connections, transaction
 from django.test import Client
 
 from community.asgi import application
-from threads.services import create_reply
+from mailer import inbound
+from tests.mailer.inbound_mail import reply_eml
+from threads.services import create_reply, create_thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -145,3 +147,55 @@ async def test_thread_socket_hears_only_its_own_thread(member_cookie, replier, t
 
     assert await communicator.receive_nothing(timeout=1)
     await communicator.disconnect()
+
+
+async def test_thread_socket_shows_reply_that_arrived_by_email(member_cookie, replier, thread, opening_post):
+    communicator = communicator_for(thread, member_cookie)
+    connected, _ = await communicator.connect()
+    assert connected
+
+    await database_sync_to_async(inbound.receive_raw)(reply_eml("gmail_reply.eml", opening_post, replier))
+
+    message = await communicator.receive_json_from(timeout=5)
+    assert message["type"] == "post.created"
+    assert message["parent_id"] == opening_post.id
+    assert "grounding exercise" in message["html"]
+    assert "by email" in message["html"]
+    await communicator.disconnect()
+
+
+def forum_communicator(cookie=None):
+    headers = [(b"origin", b"http://testserver")]
+    if cookie:
+        headers.append((b"cookie", cookie.encode()))
+    return WebsocketCommunicator(application, "/ws/forum/", headers=headers)
+
+
+async def test_forum_socket_announces_new_threads_and_replies(member_cookie, replier, category, thread, opening_post):
+    communicator = forum_communicator(member_cookie)
+    connected, _ = await communicator.connect()
+    assert connected
+
+    started = await database_sync_to_async(create_thread)(
+        author=replier, category=category, title="Interpreters in groups", body="Any tips?"
+    )
+    message = await communicator.receive_json_from(timeout=5)
+    assert (message["type"], message["thread_id"], message["category_id"]) == (
+        "thread.activity", started.id, category.id)
+    assert "Interpreters in groups" in message["html"]
+
+    await reply(replier, opening_post, "Bumping this one.")
+    message = await communicator.receive_json_from(timeout=5)
+    assert message["thread_id"] == thread.id
+    assert "2 posts" in message["html"]
+    await communicator.disconnect()
+
+
+@pytest.mark.parametrize("who", ["anonymous", "pending"])
+async def test_forum_socket_refuses_non_members(who, pending_member):
+    cookie = None if who == "anonymous" else await database_sync_to_async(session_cookie)(pending_member)
+
+    connected, code = await forum_communicator(cookie).connect()
+
+    assert not connected
+    assert code == 4403
