@@ -12,7 +12,7 @@ run: install
 # Extra pytest arguments: make test ARGS="-k digest -x"
 test: install
 	.ci/bootstrap.sh services
-	.ci/bootstrap.sh chromium
+	.ci/bootstrap.sh tools
 	$(UV) run pytest -q $(ARGS)
 
 lint: install

@@ -3,6 +3,7 @@
 #   .ci/bootstrap.sh uv ARGS...   run uv, installing it with pip first if it is missing
 #   .ci/bootstrap.sh services     PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379, started if down
 #   .ci/bootstrap.sh chromium     /usr/bin/chromium for the browser tests
+#   .ci/bootstrap.sh tools        chromium, and a compose CLI that validates docker-compose.yml
 set -euo pipefail
 
 export DEBIAN_FRONTEND=noninteractive
@@ -82,9 +83,18 @@ ensure_chromium() {
   apt_install chromium
 }
 
+# `docker compose config` is how we check docker-compose.yml; Debian's docker-compose gives the same check
+# without a Docker engine.
+ensure_compose() {
+  if docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1; then return 0; fi
+  echo "bootstrap: installing docker-compose (to validate docker-compose.yml)" >&2
+  apt_install docker-compose
+}
+
 case "${1:-}" in
   uv) shift; run_uv "$@" ;;
   services) ensure_postgres; ensure_redis ;;
   chromium) ensure_chromium ;;
-  *) echo "usage: $0 uv ARGS... | services | chromium" >&2; exit 2 ;;
+  tools) ensure_chromium; ensure_compose ;;
+  *) echo "usage: $0 uv ARGS... | services | chromium | tools" >&2; exit 2 ;;
 esac
