@@ -1,5 +1,7 @@
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.utils import timezone
 
@@ -47,11 +49,20 @@ class Organization(models.Model):
     city = models.CharField(max_length=100, blank=True)
     state = models.CharField(max_length=50, blank=True)
     website = models.URLField(blank=True)
-    email_domains = models.TextField(blank=True, help_text="Verified work-email domains, one per line.")
+    email_domains = ArrayField(
+        models.CharField(max_length=253), default=list, blank=True,
+        help_text="Verified work-email domains, lowercase, e.g. cascade.example.org.",
+    )
+    auto_approve_verified_domains = models.BooleanField(
+        default=False,
+        help_text="Approve applicants whose work email is at one of the verified domains without a moderator.",
+    )
     active = models.BooleanField(default=True)
+    notes = models.TextField(blank=True, help_text="For moderators only.")
 
     class Meta:
         ordering = ["name"]
+        indexes = [GinIndex(fields=["email_domains"], name="organization_domains_gin")]
 
     def __str__(self):
         return self.name
@@ -79,6 +90,19 @@ class Member(models.Model):
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.MEMBER)
     joined_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Annual re-verification: when the member last confirmed they still work at an eligible program, and
+    # how many reminders went out since it fell due.
+    verified_at = models.DateTimeField(null=True, blank=True)
+    reverification_reminders_sent = models.PositiveSmallIntegerField(default=0)
+    last_reminder_at = models.DateTimeField(null=True, blank=True)
+    departed_at = models.DateTimeField(null=True, blank=True)
+    # Profile, visible to members only; each part can be hidden by the member.
+    bio = models.TextField(blank=True, max_length=2000)
+    areas_of_practice = models.CharField(max_length=300, blank=True)
+    show_email = models.BooleanField("show my email address to members", default=False)
+    show_organization = models.BooleanField("show my organization", default=True)
+    show_role = models.BooleanField("show my role", default=True)
+    show_bio = models.BooleanField("show my bio and areas of practice", default=True)
 
     class Meta:
         ordering = ["full_name"]
@@ -108,13 +132,27 @@ class Application(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
+        INFO_REQUESTED = "info_requested", "Waiting for the applicant"
         APPROVED = "approved", "Approved"
         REJECTED = "rejected", "Declined"
+
+    class Kind(models.TextChoices):
+        JOIN = "join", "New applicant"
+        CHANGE = "change", "Changed organization or work email"
 
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="applications")
     eligibility_category = models.CharField(max_length=20, choices=EligibilityBasis.choices)
     organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.SET_NULL)
     organization_name = models.CharField("organization (if not listed)", max_length=200, blank=True)
+    organization_website = models.URLField("organization website (if not listed)", blank=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.JOIN)
+    # What community.eligibility.assess found, shown to moderators as evidence.
+    eligibility_result = models.CharField(max_length=30, blank=True)
+    eligibility_evidence = models.JSONField(default=list, blank=True)
+    info_request = models.TextField("question for the applicant", blank=True)
+    info_response = models.TextField("applicant's answer", blank=True)
+    info_requested_at = models.DateTimeField(null=True, blank=True)
+    info_responded_at = models.DateTimeField(null=True, blank=True)
     role_title = models.CharField(max_length=150)
     work_email = models.EmailField()
     statement = models.TextField()
@@ -143,6 +181,8 @@ class AuditRecord(models.Model):
     actor = models.ForeignKey(Member, null=True, on_delete=models.SET_NULL, related_name="audit_actions")
     action = models.CharField(max_length=50)
     subject = models.ForeignKey(Member, null=True, on_delete=models.SET_NULL, related_name="audit_subjects")
+    # Whatever else the action touched (an organization, an application), named for people to read.
+    target = models.CharField(max_length=300, blank=True)
     reason = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 

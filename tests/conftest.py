@@ -51,7 +51,7 @@ def organization_factory(db):
         n = next(_counter)
         fields.setdefault("name", f"Healing Center {n}")
         fields.setdefault("eligibility_basis", EligibilityBasis.ORR_TVRA_GRANTEE)
-        fields.setdefault("email_domains", f"center{n}.example.org")
+        fields.setdefault("email_domains", [f"center{n}.example.org"])
         return Organization.objects.create(**fields)
 
     return make
@@ -59,7 +59,7 @@ def organization_factory(db):
 
 @pytest.fixture
 def organization(organization_factory):
-    return organization_factory(name="Cascade Center for Survivors", email_domains="cascade.example.org")
+    return organization_factory(name="Cascade Center for Survivors", email_domains=["cascade.example.org"])
 
 
 @pytest.fixture

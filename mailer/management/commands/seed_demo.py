@@ -61,16 +61,16 @@ def seed():
         Organization.objects.create(
             name="Cascade Center for Survivors of Torture", eligibility_basis=EligibilityBasis.ORR_TVRA_GRANTEE,
             city="Portland", state="OR", website="https://cascade.example.org",
-            email_domains="cascade.example.org",
+            email_domains=["cascade.example.org"],
         ),
         Organization.objects.create(
             name="Prairie Healing Program", eligibility_basis=EligibilityBasis.NCTTP_MEMBER,
-            city="Omaha", state="NE", website="https://prairie.example.org", email_domains="prairie.example.org",
+            city="Omaha", state="NE", website="https://prairie.example.org", email_domains=["prairie.example.org"],
         ),
         Organization.objects.create(
             name="Harborlight Refugee Services", eligibility_basis=EligibilityBasis.OTHER_ORR_FUNDED,
             city="Baltimore", state="MD", website="https://harborlight.example.org",
-            email_domains="harborlight.example.org",
+            email_domains=["harborlight.example.org"],
         ),
     )
 
