@@ -11,7 +11,8 @@ class ApplicationSignupForm(SignupForm):
 
     field_order = [
         "full_name", "email", "eligibility_category", "organization", "organization_name",
-        "role_title", "statement", "password1", "password2", "accept_guidelines",
+        "organization_website", "role_title", "statement", "password1", "password2", "accept_guidelines",
+        "confidentiality_pledge",
     ]
 
     full_name = forms.CharField(label="Your full name", max_length=150)
@@ -27,14 +28,22 @@ class ApplicationSignupForm(SignupForm):
     organization_name = forms.CharField(
         label="Organization name, if not listed", max_length=200, required=False
     )
+    organization_website = forms.URLField(
+        label="Its website, if not listed", required=False, assume_scheme="https",
+        help_text="Helps a moderator confirm the program quickly.",
+    )
     role_title = forms.CharField(label="Your role or title", max_length=150)
     statement = forms.CharField(
         label="How do you work with survivors of torture?",
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="A sentence or two is enough. Please do not include any client information.",
     )
-    accept_guidelines = forms.BooleanField(
-        label="I accept the community guidelines and will never post information that could identify a client."
+    accept_guidelines = forms.BooleanField(label="I have read the community guidelines and accept them.")
+    confidentiality_pledge = forms.BooleanField(
+        label=(
+            "I will never post anything that could identify a client: no names, dates of birth, A-numbers, "
+            "case or record numbers, addresses, phone numbers or photos."
+        )
     )
 
     def __init__(self, *args, **kwargs):

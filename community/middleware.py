@@ -7,6 +7,7 @@ from .access import member_of
 PUBLIC_PREFIXES = (
     "/accounts/",
     "/application/",
+    "/guidelines/",
     "/static/",
     "/mail/unsubscribe/",
     "/anymail/",

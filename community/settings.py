@@ -158,6 +158,13 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https") else "ht
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
+# Kept in the Redis cache (CACHES above), so every web process shares the counts. Signups are rarer than
+# allauth's default assumes; a whole program applying from one office stays well under this.
+ACCOUNT_RATE_LIMITS = {
+    "signup": "10/h/ip",
+    "login_failed": "10/m/ip,5/5m/key",
+    "reset_password": "10/m/ip,3/h/key",
+}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 
 # Outbound mail: any anymail ESP by EMAIL_BACKEND plus its ANYMAIL_* settings; SMTP with EMAIL_HOST;

@@ -8,6 +8,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("allauth.urls")),
     path("application/", views.application_status, name="application_status"),
+    path("guidelines/", views.guidelines, name="guidelines"),
     path("moderation/applications/", views.moderation_queue, name="moderation_queue"),
     path("moderation/applications/<int:application_id>/approve/", views.approve, name="approve_application"),
     path("moderation/applications/<int:application_id>/reject/", views.reject, name="reject_application"),

@@ -12,6 +12,10 @@ from .selectors import latest_application, pending_applications
 from .services import DecisionError, approve_application, reject_application
 
 
+def guidelines(request):
+    return render(request, "community/guidelines.html")
+
+
 def healthz(request):
     return HttpResponse("ok", content_type="text/plain")
 

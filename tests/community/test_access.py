@@ -13,6 +13,7 @@ from threads.models import Category, Post
 PUBLIC_PREFIXES = (
     "/accounts/",
     "/application/",
+    "/guidelines/",
     "/static/",
     "/mail/unsubscribe/",
     "/anymail/",

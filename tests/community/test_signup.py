@@ -30,6 +30,7 @@ def application_form(organization, email):
         "password1": PASSWORD,
         "password2": PASSWORD,
         "accept_guidelines": "on",
+        "confidentiality_pledge": "on",
     }
 
 
@@ -96,6 +97,7 @@ def test_signup_verified_applicant_is_sent_to_application_page(client, applicati
 @pytest.mark.parametrize("change, field", [
     ({"organization": "", "organization_name": ""}, "organization_name"),
     ({"accept_guidelines": ""}, "accept_guidelines"),
+    ({"confidentiality_pledge": ""}, "confidentiality_pledge"),
     ({"statement": ""}, "statement"),
     ({"password2": "something-else-entirely"}, "password2"),
 ])
