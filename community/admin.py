@@ -1,7 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
+from .access import member_of
 from .models import Application, AuditRecord, Member, Organization, User
+from .organization_views import OrganizationForm
+from .organizations import create_organization, update_organization
 
 
 @admin.register(User)
@@ -18,8 +21,23 @@ class UserAdmin(BaseUserAdmin):
 
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
-    list_display = ["name", "eligibility_basis", "state", "active"]
-    search_fields = ["name"]
+    """The same rules for domains and the same audit trail as the moderators' directory."""
+
+    form = OrganizationForm
+    list_display = ["name", "eligibility_basis", "state", "domains", "active", "auto_approve_verified_domains"]
+    list_filter = ["eligibility_basis", "active", "auto_approve_verified_domains"]
+    search_fields = ["name", "city", "state"]
+
+    @admin.display(description="verified email domains")
+    def domains(self, organization):
+        return ", ".join(organization.email_domains)
+
+    def save_model(self, request, obj, form, change):
+        actor = member_of(request.user)
+        if change:
+            update_organization(obj, actor=actor, **form.cleaned_data)
+        else:
+            obj.pk = create_organization(actor=actor, **form.cleaned_data).pk
 
 
 @admin.register(Member)

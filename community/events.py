@@ -3,3 +3,9 @@
 from django.dispatch import Signal
 
 application_decided = Signal()  # application_id
+application_submitted = Signal()  # application_id
+application_info_requested = Signal()  # application_id
+application_info_answered = Signal()  # application_id
+reverification_reminder_due = Signal()  # member_id, reminder (1 or 2)
+membership_lapsed = Signal()  # member_id
+reverification_required = Signal()  # application_id (kind "change": a moderator checks the new details)

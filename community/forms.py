@@ -2,7 +2,7 @@ from allauth.account.forms import SignupForm
 from django import forms
 from django.db import transaction
 
-from .models import EligibilityBasis, Organization
+from .models import EligibilityBasis, Member, Organization
 from .services import submit_application
 
 
@@ -67,6 +67,7 @@ class ApplicationSignupForm(SignupForm):
             eligibility_category=data["eligibility_category"],
             organization=data.get("organization"),
             organization_name=data.get("organization_name", "").strip(),
+            organization_website=data.get("organization_website", ""),
             role_title=data["role_title"],
             statement=data["statement"],
         )
@@ -76,4 +77,36 @@ class ApplicationSignupForm(SignupForm):
 class RejectForm(forms.Form):
     reason = forms.CharField(
         label="Reason (sent to the applicant)", widget=forms.Textarea(attrs={"rows": 3}), max_length=2000
+    )
+
+
+class InfoRequestForm(forms.Form):
+    question = forms.CharField(
+        label="Your question (emailed to the applicant)", widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+    )
+
+
+class InfoAnswerForm(forms.Form):
+    answer = forms.CharField(
+        label="Your answer", widget=forms.Textarea(attrs={"rows": 5}), max_length=4000,
+        help_text="Please do not include any client information.",
+    )
+
+
+class MemberActionForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason (kept in the audit log)", widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
+    )
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(label="Role", choices=Member.Role.choices)
+    reason = forms.CharField(label="Reason (optional)", required=False, max_length=2000)
+
+
+class MemberFilterForm(forms.Form):
+    q = forms.CharField(label="Name, email, organization or role", required=False, max_length=200)
+    status = forms.ChoiceField(
+        label="Status", required=False, choices=[("", "Any status"), *Member.Status.choices]
     )

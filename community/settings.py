@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -133,6 +134,12 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "daily-digests": {"task": "mailer.tasks.send_due_digests", "schedule": 15 * 60},
     "requeue-stale-inbound": {"task": "mailer.tasks.requeue_stale_inbound", "schedule": 10 * 60},
+    # Early morning in the US, so the reminder is waiting when moderators start their day.
+    "remind-stale-applications": {
+        "task": "mailer.tasks.remind_stale_applications", "schedule": crontab(hour=11, minute=0),
+    },
+    # Yearly confirmation reminders and lapses, once a day, arriving mid-morning in the US.
+    "annual-reverification": {"task": "mailer.tasks.run_reverification", "schedule": crontab(hour=14, minute=0)},
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -166,6 +173,7 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password": "10/m/ip,3/h/key",
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "HealTalk"
 
 # Outbound mail: any anymail ESP by EMAIL_BACKEND plus its ANYMAIL_* settings; SMTP with EMAIL_HOST;
 # in development every message is captured in the database and readable at /dev/mail/.

@@ -1,4 +1,4 @@
-"""Outbound list mail: fan-out of a post to each-message members, delivery, decision emails.
+"""Outbound list mail: fan-out of a post to each-message members, and its delivery.
 
 A post is rendered once per worker process and reused for every recipient; only the reply address and
 the unsubscribe link are spliced in per member.
@@ -6,7 +6,7 @@ the unsubscribe link are spliced in per member.
 
 import secrets
 from dataclasses import dataclass
-from email.utils import formataddr, make_msgid
+from email.utils import formataddr
 from functools import lru_cache
 
 from django.conf import settings
@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
-from community.models import Application, Member
+from community.models import Member
 from threads.models import Post
 
 from . import selectors
@@ -197,24 +197,3 @@ def mark_failed(outbound_id: int) -> None:
         status=OutboundMessage.Status.FAILED
     )
 
-
-def send_application_decision(application_id: int) -> None:
-    application = Application.objects.select_related("member__user").get(pk=application_id)
-    if application.status == Application.Status.PENDING:
-        return
-    approved = application.status == Application.Status.APPROVED
-    template = "mailer/email/decision_approved" if approved else "mailer/email/decision_declined"
-    preference = MailPreference.objects.filter(member=application.member).first()
-    context = {
-        "application": application, "member": application.member, "site_url": settings.SITE_URL,
-        "list_address": settings.LIST_ADDRESS,
-        "mail_mode": preference.get_mode_display() if preference else MailPreference.Mode.DAILY.label,
-    }
-    message = EmailMultiAlternatives(
-        subject="Welcome to HealTalk" if approved else "Your HealTalk application",
-        body=render_to_string(f"{template}.txt", context),
-        to=[application.member.email],
-        headers={"Message-ID": make_msgid(domain=settings.LIST_DOMAIN), "Auto-Submitted": "auto-generated"},
-    )
-    message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
-    message.send()

@@ -3,7 +3,15 @@
 from anymail.signals import inbound as anymail_inbound
 from django.dispatch import receiver
 
-from community.events import application_decided
+from community.events import (
+    application_decided,
+    application_info_answered,
+    application_info_requested,
+    application_submitted,
+    membership_lapsed,
+    reverification_reminder_due,
+    reverification_required,
+)
 from threads.events import post_published
 
 from . import inbound, tasks
@@ -17,6 +25,36 @@ def enqueue_fan_out(sender, post_id, **kwargs):
 @receiver(application_decided)
 def enqueue_decision_email(sender, application_id, **kwargs):
     tasks.send_application_decision.delay(application_id)
+
+
+@receiver(application_submitted)
+def enqueue_new_application_notice(sender, application_id, **kwargs):
+    tasks.send_new_application_notice.delay(application_id)
+
+
+@receiver(application_info_requested)
+def enqueue_info_request(sender, application_id, **kwargs):
+    tasks.send_info_request.delay(application_id)
+
+
+@receiver(application_info_answered)
+def enqueue_info_answered_notice(sender, application_id, **kwargs):
+    tasks.send_info_answered_notice.delay(application_id)
+
+
+@receiver(reverification_reminder_due)
+def enqueue_reverification_reminder(sender, member_id, reminder, **kwargs):
+    tasks.send_reverification_reminder.delay(member_id, reminder)
+
+
+@receiver(membership_lapsed)
+def enqueue_lapsed_notice(sender, member_id, **kwargs):
+    tasks.send_lapsed_notice.delay(member_id)
+
+
+@receiver(reverification_required)
+def enqueue_reverification_required(sender, application_id, **kwargs):
+    tasks.send_reverification_required.delay(application_id)
 
 
 @receiver(anymail_inbound)

@@ -2,7 +2,9 @@
 
 from celery import shared_task
 
-from . import digests, inbound, outbound
+from community import membership
+
+from . import digests, inbound, notices, outbound
 
 # A one-off email whose send failed is tried again later, never dropped.
 RETRY_SENDING = {"autoretry_for": (Exception,), "retry_backoff": 30, "retry_backoff_max": 3600, "max_retries": 8}
@@ -26,7 +28,27 @@ def deliver_outbound(self, outbound_id: int) -> None:
 
 @shared_task(acks_late=True, **RETRY_SENDING)
 def send_application_decision(application_id: int) -> None:
-    outbound.send_application_decision(application_id)
+    notices.send_application_decision(application_id)
+
+
+@shared_task(acks_late=True, **RETRY_SENDING)
+def send_new_application_notice(application_id: int) -> None:
+    notices.send_new_application_notice(application_id)
+
+
+@shared_task(acks_late=True, **RETRY_SENDING)
+def send_info_request(application_id: int) -> None:
+    notices.send_info_request(application_id)
+
+
+@shared_task(acks_late=True, **RETRY_SENDING)
+def send_info_answered_notice(application_id: int) -> None:
+    notices.send_info_answered_notice(application_id)
+
+
+@shared_task(acks_late=True)
+def remind_stale_applications() -> None:
+    notices.send_stale_applications_reminder()
 
 
 @shared_task(acks_late=True)
@@ -47,3 +69,23 @@ def send_rejection(inbound_id: int, reason: str) -> None:
 @shared_task(acks_late=True)
 def requeue_stale_inbound() -> None:
     inbound.requeue_stale_inbound()
+
+
+@shared_task(acks_late=True)
+def run_reverification() -> None:
+    membership.run_reverification()
+
+
+@shared_task(acks_late=True, **RETRY_SENDING)
+def send_reverification_reminder(member_id: int, reminder: int) -> None:
+    notices.send_reverification_reminder(member_id, reminder)
+
+
+@shared_task(acks_late=True, **RETRY_SENDING)
+def send_lapsed_notice(member_id: int) -> None:
+    notices.send_lapsed_notice(member_id)
+
+
+@shared_task(acks_late=True, **RETRY_SENDING)
+def send_reverification_required(application_id: int) -> None:
+    notices.send_reverification_required(application_id)

@@ -5,7 +5,11 @@ import uuid
 
 import pytest
 from allauth.account.models import EmailAddress
+from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from channels.db import database_sync_to_async
 from django.core.cache import cache
+from django.db import connections
 
 from community.celery import app as celery_app
 from community.models import Application, EligibilityBasis, Member, Organization, User
@@ -87,9 +91,19 @@ def member(member_factory):
     return member_factory(full_name="Dana Member")
 
 
+def enable_totp(user) -> str:
+    """Two-step sign-in as allauth sets it up (moderator pages require it); returns the TOTP secret."""
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    RecoveryCodes.activate(user)
+    return secret
+
+
 @pytest.fixture
 def moderator(member_factory):
-    return member_factory(role=Member.Role.MODERATOR, full_name="Mo Derator")
+    moderator = member_factory(role=Member.Role.MODERATOR, full_name="Mo Derator")
+    enable_totp(moderator.user)
+    return moderator
 
 
 @pytest.fixture
@@ -142,3 +156,20 @@ def reply_factory(django_capture_on_commit_callbacks):
 def login(client, member):
     client.force_login(member.user)
     return client
+
+
+@pytest.fixture
+def own_channel_prefix(settings):
+    """Redis pub/sub ignores the database number: without a prefix of its own, another test run on this Redis
+    posting in a thread with the same id would reach this test's sockets."""
+    layer = settings.CHANNEL_LAYERS["default"]
+    config = {**layer["CONFIG"], "prefix": f"{layer['CONFIG']['prefix']}-{uuid.uuid4().hex[:8]}"}
+    settings.CHANNEL_LAYERS = {"default": {**layer, "CONFIG": config}}
+
+
+@pytest.fixture
+async def close_worker_thread_connections():
+    yield
+    # ORM calls ran in asgiref's worker thread; its connection would outlive the test and block dropping the
+    # test database at the end of the run.
+    await database_sync_to_async(connections.close_all)()

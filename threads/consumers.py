@@ -2,6 +2,8 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.http import Http404
 
+from community.live import user_group
+
 from .live import category_group, thread_group
 from .selectors import get_readable_thread, readable_categories
 
@@ -23,7 +25,23 @@ def _readable_category_ids(user) -> list[int]:
     return list(readable_categories(user).values_list("pk", flat=True))
 
 
-class ThreadConsumer(AsyncJsonWebsocketConsumer):
+class RevocableConsumer(AsyncJsonWebsocketConsumer):
+    """Joins the user's own group too, so a member who is suspended or removed is cut off at once rather
+    than on their next page load."""
+
+    async def join_user_group(self):
+        self.own_group = user_group(self.scope["user"].id)
+        await self.channel_layer.group_add(self.own_group, self.channel_name)
+
+    async def disconnect(self, code):
+        if hasattr(self, "own_group"):
+            await self.channel_layer.group_discard(self.own_group, self.channel_name)
+
+    async def member_revoked(self, event):
+        await self.close(code=CLOSE_NOT_ALLOWED)
+
+
+class ThreadConsumer(RevocableConsumer):
     """Pushes new posts to members viewing a thread; anyone else is refused at the door."""
 
     async def connect(self):
@@ -33,11 +51,13 @@ class ThreadConsumer(AsyncJsonWebsocketConsumer):
             return
         self.group = thread_group(self.thread_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.join_user_group()
         await self.accept()
 
     async def disconnect(self, code):
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
+        await super().disconnect(code)
 
     async def post_created(self, event):
         await self.send_json(
@@ -46,7 +66,7 @@ class ThreadConsumer(AsyncJsonWebsocketConsumer):
         )
 
 
-class ForumConsumer(AsyncJsonWebsocketConsumer):
+class ForumConsumer(RevocableConsumer):
     """Thread lists (home, category pages) hear about new threads and new posts in the categories the
     member may read."""
 
@@ -58,11 +78,13 @@ class ForumConsumer(AsyncJsonWebsocketConsumer):
         self.groups_joined = [category_group(category_id) for category_id in category_ids]
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
+        await self.join_user_group()
         await self.accept()
 
     async def disconnect(self, code):
         for group in getattr(self, "groups_joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
+        await super().disconnect(code)
 
     async def thread_activity(self, event):
         await self.send_json({key: event[key] for key in ("type", "thread_id", "category_id", "html")})

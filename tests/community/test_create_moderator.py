@@ -14,7 +14,8 @@ def test_create_moderator_makes_an_approved_moderator_who_can_sign_in(db, client
     user = User.objects.get(email="Lead@example.org")
     assert can_moderate(user)
     assert client.login(email="Lead@example.org", password="a-long-enough-password-2026")
-    assert client.get("/moderation/applications/").status_code == 200
+    # Moderator pages need two-step sign-in: the first visit goes to setting it up.
+    assert client.get("/moderation/applications/")["Location"] == "/accounts/2fa/totp/activate/"
 
 
 def test_create_moderator_refuses_a_weak_password_and_creates_nothing(db, monkeypatch):

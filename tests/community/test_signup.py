@@ -60,13 +60,16 @@ def test_signup_creates_pending_member_with_application(client, application_form
 
 
 def test_signup_with_unlisted_organization_keeps_its_name(client, application_form, email):
-    application_form.update(organization="", organization_name="Refugee Wellness Collective")
+    application_form.update(organization="", organization_name="Refugee Wellness Collective",
+                            organization_website="rwc.example.org")
 
     client.post("/accounts/signup/", application_form)
 
     application = Application.objects.get(member__user__email=email)
     assert application.organization is None
     assert application.organization_name == "Refugee Wellness Collective"
+    assert application.organization_website == "https://rwc.example.org"
+    assert application.eligibility_result == "needs_manual_check"
 
 
 def test_signup_requires_email_verification_before_login(client, application_form, mailoutbox):

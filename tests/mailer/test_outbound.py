@@ -10,8 +10,7 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 
 from community.celery import app as celery_app
-from community.models import Application, Member
-from community.services import approve_application, reject_application
+from community.models import Member
 from mailer import outbound, tasks
 from mailer.models import MailPreference, OutboundMessage
 from mailer.tokens import parse_reply_address, read_unsubscribe_token
@@ -200,31 +199,3 @@ def test_deliver_outbound_task_gives_up_after_max_retries(unsent, settings, mail
 
     assert mailoutbox == []
 
-
-def test_send_application_decision_welcomes_approved_applicant(
-    pending_member, moderator, mailoutbox, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks(execute=True):
-        approve_application(Application.objects.get(member=pending_member), moderator)
-
-    [message] = mailoutbox
-    parsed_message = parsed(message)
-    assert message.to == [pending_member.email]
-    assert parsed_message["Subject"] == "Welcome to HealTalk"
-    assert "http://testserver/" in parsed_message.get_body(("plain",)).get_content()
-    assert 'href="http://testserver/"' in parsed_message.get_body(("html",)).get_content()
-
-
-def test_send_application_decision_tells_declined_applicant_why(
-    pending_member, moderator, mailoutbox, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks(execute=True):
-        reject_application(Application.objects.get(member=pending_member), moderator,
-                           "We could not confirm that your program serves survivors & their families.")
-
-    [message] = mailoutbox
-    parsed_message = parsed(message)
-    assert message.to == [pending_member.email]
-    assert parsed_message["Subject"] == "Your HealTalk application"
-    assert "serves survivors & their families." in parsed_message.get_body(("plain",)).get_content()
-    assert "serves survivors &amp; their families." in parsed_message.get_body(("html",)).get_content()

@@ -1,11 +1,9 @@
 """Live updates through the real ASGI application and the Redis channel layer of settings.py."""
 
-import uuid
-
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.db import connections, transaction
+from django.db import transaction
 from django.test import Client
 
 from community.asgi import application
@@ -13,24 +11,10 @@ from mailer import inbound
 from tests.mailer.inbound_mail import reply_eml
 from threads.services import create_reply, create_thread
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _own_channel_prefix(settings):
-    # Redis pub/sub ignores the database number: another test run on this Redis posting in a thread with the
-    # same id would reach our sockets and break the "receives nothing" checks.
-    layer = settings.CHANNEL_LAYERS["default"]
-    config = {**layer["CONFIG"], "prefix": f"{layer['CONFIG']['prefix']}-{uuid.uuid4().hex[:8]}"}
-    settings.CHANNEL_LAYERS = {"default": {**layer, "CONFIG": config}}
-
-
-@pytest.fixture(autouse=True)
-async def _close_worker_thread_connections():
-    yield
-    # ORM calls ran in asgiref's worker thread; its connection would outlive the test and block dropping
-    # the test database at the end of the run.
-    await database_sync_to_async(connections.close_all)()
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("own_channel_prefix", "close_worker_thread_connections"),
+]
 
 
 class Rollback(Exception):

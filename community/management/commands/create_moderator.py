@@ -29,4 +29,7 @@ class Command(BaseCommand):
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from None
         create_first_moderator(email=email, full_name=name, password=password)
-        self.stdout.write(self.style.SUCCESS(f"{name} <{email}> can now sign in and approve applications."))
+        self.stdout.write(self.style.SUCCESS(
+            f"{name} <{email}> can now sign in. Before the first moderator page they will be asked to set up "
+            "two-step verification with an authenticator app."
+        ))

@@ -1,0 +1,30 @@
+from django import template
+
+register = template.Library()
+
+# How audit actions read to a moderator; an action without an entry reads as its name.
+ACTION_LABELS = {
+    "application_approved": "Approved an application",
+    "application_rejected": "Declined an application",
+    "application_info_requested": "Asked an applicant for more information",
+    "application_info_answered": "Answered a moderator's question",
+    "member_suspended": "Suspended a member",
+    "member_reactivated": "Reactivated a member",
+    "member_removed": "Removed a member",
+    "role_changed": "Changed a role",
+    "first_moderator_created": "First moderator created",
+    "application_auto_approved": "Approved automatically (verified work email)",
+    "member_left": "Left the community",
+    "member_lapsed": "Lapsed (did not re-verify)",
+    "member_reverified": "Confirmed they are still eligible",
+    "member_reverified_automatically": "Re-verified automatically",
+    "member_reverification_required": "Needs re-verification after a change",
+    "organization_created": "Added an organization",
+    "organization_updated": "Changed an organization",
+    "organizations_imported": "Imported organizations",
+}
+
+
+@register.filter
+def action_label(action: str) -> str:
+    return ACTION_LABELS.get(action, action.replace("_", " ").capitalize())

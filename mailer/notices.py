@@ -1,0 +1,187 @@
+"""Account and membership notices: short emails to one person, or to the moderators, in text and HTML.
+
+Each notice loads what it needs by id and checks it still applies when it runs, since a task may run late.
+"""
+
+from email.utils import make_msgid
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from community.eligibility import DOMAIN_VERIFIED, email_domain, is_free_mail
+from community.membership import confirmation_path, is_due, pauses_on
+from community.models import Application, Member
+from community.selectors import active_moderators, stale_applications
+
+from .models import MailPreference
+
+
+def _message(*, to: str, subject: str, template: str, context: dict) -> EmailMultiAlternatives:
+    context = {"site_url": settings.SITE_URL, **context}
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string(f"{template}.txt", context),
+        to=[to],
+        headers={"Message-ID": make_msgid(domain=settings.LIST_DOMAIN), "Auto-Submitted": "auto-generated"},
+    )
+    message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
+    return message
+
+
+def _send_to_moderators(*, subject: str, template: str, context: dict) -> None:
+    # One message each, so no moderator's address is shown to the others and one bounce stops no one else.
+    messages = [
+        _message(to=moderator.email, subject=subject, template=template, context=context)
+        for moderator in active_moderators()
+    ]
+    if messages:
+        get_connection().send_messages(messages)
+
+
+def _queue_url(application: Application | None = None) -> str:
+    anchor = f"#application-{application.id}" if application else ""
+    return f"{settings.SITE_URL}{reverse('moderation_queue')}{anchor}"
+
+
+def _application(application_id: int) -> Application:
+    return Application.objects.select_related("member__user", "organization").get(pk=application_id)
+
+
+def _evidence_label(application: Application) -> str:
+    return "Work email matches" if application.eligibility_result == DOMAIN_VERIFIED else "Needs a manual check"
+
+
+def send_application_decision(application_id: int) -> None:
+    application = _application(application_id)
+    if application.status not in (Application.Status.APPROVED, Application.Status.REJECTED):
+        return
+    approved = application.status == Application.Status.APPROVED
+    preference = MailPreference.objects.filter(member=application.member).first()
+    _message(
+        to=application.member.email,
+        subject="Welcome to HealTalk" if approved else "Your HealTalk application",
+        template="mailer/email/decision_approved" if approved else "mailer/email/decision_declined",
+        context={
+            "application": application, "member": application.member, "list_address": settings.LIST_ADDRESS,
+            "mail_mode": preference.get_mode_display() if preference else MailPreference.Mode.DAILY.label,
+        },
+    ).send()
+
+
+def send_new_application_notice(application_id: int) -> None:
+    application = _application(application_id)
+    if application.status != Application.Status.PENDING:
+        return
+    organization = application.organization.name if application.organization else application.organization_display
+    _send_to_moderators(
+        subject=f"New application from {application.member.full_name} ({organization}) — "
+                f"{_evidence_label(application)}",
+        template="mailer/email/new_application",
+        context={"application": application, "evidence_label": _evidence_label(application),
+                 "queue_url": _queue_url(application)},
+    )
+
+
+def send_info_request(application_id: int) -> None:
+    application = _application(application_id)
+    if application.status != Application.Status.INFO_REQUESTED:
+        return
+    _message(
+        to=application.member.email,
+        subject="A question about your HealTalk application",
+        template="mailer/email/info_requested",
+        context={"application": application, "member": application.member,
+                 "application_url": f"{settings.SITE_URL}{reverse('application_status')}"},
+    ).send()
+
+
+def send_info_answered_notice(application_id: int) -> None:
+    application = _application(application_id)
+    if application.status != Application.Status.PENDING or not application.info_response:
+        return
+    _send_to_moderators(
+        subject=f"{application.member.full_name} answered your question",
+        template="mailer/email/info_answered",
+        context={"application": application, "queue_url": _queue_url(application)},
+    )
+
+
+def send_stale_applications_reminder(now=None) -> None:
+    now = now or timezone.now()
+    applications = list(stale_applications(now))
+    if not applications:
+        return
+    for application in applications:
+        application.days_waiting = (now - application.waiting_since).days
+    count = len(applications)
+    _send_to_moderators(
+        subject=f"{count} HealTalk application{'s' if count != 1 else ''} waiting more than 3 days",
+        template="mailer/email/stale_applications",
+        context={"applications": applications, "queue_url": _queue_url()},
+    )
+
+
+# --- Keeping membership true: the yearly confirmation and changed details -----------------------------------
+
+def _member(member_id: int) -> Member | None:
+    return Member.objects.select_related("user", "organization").filter(pk=member_id).first()
+
+
+def _confirm_url(member: Member) -> str:
+    return f"{settings.SITE_URL}{confirmation_path(member)}"
+
+
+def send_reverification_reminder(member_id: int, reminder: int) -> None:
+    member = _member(member_id)
+    if member is None or not is_due(member):  # confirmed, re-checked or gone since the reminder fell due
+        return
+    _message(
+        to=member.email,
+        subject="Please confirm your HealTalk membership (one click)" if reminder == 1
+        else "Reminder: please confirm your HealTalk membership (one click)",
+        template="mailer/email/reverify_reminder",
+        context={"member": member, "reminder": reminder, "confirm_url": _confirm_url(member),
+                 "pause_date": pauses_on(member)},
+    ).send()
+
+
+def send_lapsed_notice(member_id: int) -> None:
+    member = _member(member_id)
+    if member is None or member.status != Member.Status.LAPSED:
+        return
+    _message(
+        to=member.email,
+        subject="Your HealTalk membership is paused",
+        template="mailer/email/reverify_lapsed",
+        context={"member": member, "confirm_url": _confirm_url(member)},
+    ).send()
+
+
+def _why_check_needed(application: Application) -> str:
+    """The one reason a member's new details could not be confirmed automatically, in their terms."""
+    domain = email_domain(application.work_email)
+    organization = application.organization
+    if organization is None:
+        name = application.organization_name or "your organization"
+        return f"{name} is not in our directory of eligible programs yet."
+    if is_free_mail(domain):
+        return f"{domain} is a personal email provider, so it does not show where you work."
+    if not organization.active:
+        return f"{organization.name} is not currently listed as an eligible program."
+    return f"{domain} is not one of the email domains we know for {organization.name}."
+
+
+def send_reverification_required(application_id: int) -> None:
+    application = _application(application_id)
+    if application.kind != Application.Kind.CHANGE or application.status != Application.Status.PENDING:
+        return
+    _message(
+        to=application.member.email,
+        subject="We are checking your new HealTalk details",
+        template="mailer/email/reverify_required",
+        context={"application": application, "member": application.member, "reason": _why_check_needed(application),
+                 "application_url": f"{settings.SITE_URL}{reverse('application_status')}"},
+    ).send()
