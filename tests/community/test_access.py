@@ -75,10 +75,10 @@ def every_sample_url(values):
 
 
 @pytest.fixture
-def sample_urls(thread, post, application):
+def sample_urls(thread, post, application, member, organization):
     urls = every_sample_url({
         "thread_id": thread.id, "post_id": post.id, "application_id": application.id,
-        "slug": thread.category.slug,
+        "slug": thread.category.slug, "member_id": member.id, "organization_id": organization.id,
     })
     # The walk must reach our own pages, or it would check nothing that matters.
     assert {thread.get_absolute_url(), f"/posts/{post.id}/reply/", "/moderation/applications/"} <= set(urls)
@@ -151,12 +151,28 @@ def test_every_url_closed_to_anonymous_visitor(client, sample_urls):
             assert response.get("Location", "").startswith("/accounts/login/"), (url, response.status_code)
 
 
-def test_every_url_closed_to_pending_applicant(client, pending_member, sample_urls):
-    login(client, pending_member)
+def test_every_url_closed_to_accounts_that_are_not_members(client, non_member, sample_urls):
+    login(client, non_member)
     for url in sample_urls:
         for response in (client.get(url), client.post(url)):
+            assert not 200 <= response.status_code < 300, (non_member.status, url, response.status_code)
+            assert response.get("Location") == "/application/", (non_member.status, url, response.status_code)
+
+
+# Pages for moderators and staff only; a member who is neither must get no 2xx from any of them.
+PRIVILEGED_PREFIXES = ("/moderation/", "/admin/", "/dev/")
+
+
+def test_every_privileged_url_closed_to_plain_member(client, member, sample_urls):
+    login(client, member)
+    # The admin's login page only tells a signed-in member they are not authorized (anonymous visitors never
+    # reach it: the middleware sends them to allauth's sign-in, with its rate limits and two-step verification).
+    privileged = [url for url in sample_urls if url.startswith(PRIVILEGED_PREFIXES) and url != "/admin/login/"]
+    assert any(url.startswith("/moderation/members/") for url in privileged)
+    for url in privileged:
+        for response in (client.get(url), client.post(url)):
             assert not 200 <= response.status_code < 300, (url, response.status_code)
-            assert response.get("Location") == "/application/", (url, response.status_code)
+            assert not response.get("Location", "").startswith("/moderation/"), url
 
 
 def test_member_of_returns_only_active_members(member, non_member):
