@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from .access import member_of
+from .mfa import has_totp
 from .models import Application, AuditRecord, Member, Organization, User
 from .organization_views import OrganizationForm
 from .organizations import create_organization, update_organization
@@ -49,3 +50,13 @@ class MemberAdmin(admin.ModelAdmin):
 
 admin.site.register(Application)
 admin.site.register(AuditRecord)
+
+
+def _staff_with_second_factor(request) -> bool:
+    # The admin shows every member's details, like the moderator pages, so it needs the same two-step sign-in.
+    user = request.user
+    return user.is_active and user.is_staff and has_totp(user)
+
+
+admin.site.has_permission = _staff_with_second_factor
+admin.site.site_header = "HealTalk administration"
