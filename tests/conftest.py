@@ -107,6 +107,13 @@ def moderator(member_factory):
 
 
 @pytest.fixture
+def admin(member_factory):
+    admin = member_factory(role=Member.Role.ADMIN, full_name="Ada Admin")
+    enable_totp(admin.user)
+    return admin
+
+
+@pytest.fixture
 def applicant_factory(member_factory, organization):
     def make(**kwargs):
         kwargs.setdefault("status", Member.Status.PENDING)

@@ -18,13 +18,6 @@ MEMBERS = "/moderation/members/"
 
 
 @pytest.fixture
-def admin(member_factory):
-    admin = member_factory(role=Member.Role.ADMIN, full_name="Ada Admin")
-    enable_totp(admin.user)
-    return admin
-
-
-@pytest.fixture
 def other_moderator(member_factory):
     other = member_factory(role=Member.Role.MODERATOR, full_name="Otto Other")
     enable_totp(other.user)

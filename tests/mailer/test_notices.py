@@ -10,7 +10,7 @@ from django.conf import settings as django_settings
 from django.utils import timezone
 
 from community.eligibility import DOMAIN_VERIFIED
-from community.models import Application, EligibilityBasis, Member, User
+from community.models import Application, EligibilityBasis, User
 from community.organizations import applicant_email_confirmed
 from community.services import (
     answer_information_request,
@@ -29,11 +29,6 @@ def parsed(message):
 @pytest.fixture
 def application(pending_member):
     return Application.objects.get(member=pending_member)
-
-
-@pytest.fixture
-def admin(member_factory):
-    return member_factory(role=Member.Role.ADMIN, full_name="Ada Admin")
 
 
 def test_send_application_decision_welcomes_approved_applicant(
