@@ -1,3 +1,8 @@
+import uuid
+
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -39,9 +44,14 @@ class Thread(models.Model):
     post_count = models.PositiveIntegerField(default=0)
     locked = models.BooleanField(default=False)
     pinned = models.BooleanField(default=False)
+    search_vector = models.GeneratedField(
+        expression=SearchVector("title", config="english", weight="A"),
+        output_field=SearchVectorField(), db_persist=True,
+    )
 
     class Meta:
         ordering = ["-pinned", "-last_post_at"]
+        indexes = [GinIndex(fields=["search_vector"], name="thread_search_gin")]
 
     def __str__(self):
         return self.title
@@ -66,9 +76,28 @@ class Post(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     # The Message-ID used in list mail; replies by email quote it back in In-Reply-To.
     message_id = models.CharField(max_length=255, unique=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    # Soft delete: the post keeps its place in the tree (replies stay readable) and a moderator can restore it.
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_by = models.ForeignKey(
+        Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="deleted_posts"
+    )
+    # Hidden by a moderator pending review: readable by moderators and the author only.
+    hidden_at = models.DateTimeField(null=True, blank=True)
+    hidden_reason = models.TextField(blank=True)
+    # E-consultation questions: submitted in advance or during the live window, highlighted and answered
+    # by hosts.
+    is_question = models.BooleanField(default=False)
+    highlighted_at = models.DateTimeField(null=True, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    search_vector = models.GeneratedField(
+        expression=SearchVector("body", config="english", weight="B"),
+        output_field=SearchVectorField(), db_persist=True,
+    )
 
     class Meta:
         ordering = ["created_at", "id"]
+        indexes = [GinIndex(fields=["search_vector"], name="post_search_gin")]
 
     def __str__(self):
         return f"Post {self.pk} in {self.thread}"
@@ -82,8 +111,14 @@ class Webinar(models.Model):
     summary = models.TextField(blank=True)
     presenters = models.TextField(blank=True, help_text="One presenter per line: name, role, organization.")
     starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField(null=True, blank=True)
+    time_zone = models.CharField(
+        max_length=64, default="America/New_York", help_text="IANA name, e.g. America/Chicago."
+    )
     registration_url = models.URLField(blank=True)
     recording_url = models.URLField(blank=True)
+    tags = ArrayField(models.CharField(max_length=60), default=list, blank=True,
+                      help_text="Topics, e.g. the five Complex Care domains.")
 
     class Meta:
         ordering = ["-starts_at"]
@@ -97,8 +132,16 @@ class EConsultation(models.Model):
 
     webinar = models.OneToOneField(Webinar, on_delete=models.CASCADE, related_name="econsultation")
     thread = models.OneToOneField(Thread, on_delete=models.PROTECT, related_name="econsultation")
+    questions_open_at = models.DateTimeField(
+        null=True, blank=True, help_text="When members may start sending questions."
+    )
     live_starts_at = models.DateTimeField()
     live_ends_at = models.DateTimeField()
+    hosts = models.ManyToManyField(Member, blank=True, related_name="hosted_econsultations")
+    summary = models.TextField(blank=True, help_text="Markdown, written by a host after the live window.")
+    summary_html = models.TextField(blank=True)
+    summarised_at = models.DateTimeField(null=True, blank=True)
+    summarised_by = models.ForeignKey(Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     def __str__(self):
         return f"E-consultation: {self.webinar}"
@@ -110,3 +153,159 @@ class EConsultation(models.Model):
         if now <= self.live_ends_at:
             return "live"
         return "closed"
+
+
+class Presenter(models.Model):
+    webinar = models.ForeignKey(Webinar, on_delete=models.CASCADE, related_name="presenter_set")
+    name = models.CharField(max_length=150)
+    role = models.CharField(max_length=150, blank=True)
+    organization = models.CharField(max_length=200, blank=True)
+    bio = models.TextField(blank=True)
+    member = models.ForeignKey(Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self):
+        return self.name
+
+
+class PostRevision(models.Model):
+    """The body a post had before an edit: the visible edit history."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="revisions")
+    body = models.TextField()
+    edited_by = models.ForeignKey(Member, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"Revision of post {self.post_id} from {self.created_at:%Y-%m-%d %H:%M}"
+
+
+def attachment_path(instance, filename):
+    # Stored under an unguessable name, never served directly: downloads go through the access check.
+    return f"attachments/{timezone.now():%Y/%m}/{uuid.uuid4().hex}"
+
+
+class Attachment(models.Model):
+    post = models.ForeignKey(Post, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments")
+    webinar = models.ForeignKey(Webinar, null=True, blank=True, on_delete=models.CASCADE, related_name="slides")
+    uploaded_by = models.ForeignKey(Member, null=True, on_delete=models.SET_NULL, related_name="+")
+    file = models.FileField(upload_to=attachment_path)
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return self.original_name
+
+
+class ThreadRead(models.Model):
+    """How far a member has read a thread: what is new since their last visit."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="thread_reads")
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="reads")
+    last_read_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["member", "thread"], name="one_read_mark_per_thread")]
+
+    def __str__(self):
+        return f"Member {self.member_id} read thread {self.thread_id} until {self.last_read_at:%Y-%m-%d %H:%M}"
+
+
+class Subscription(models.Model):
+    """A member watching or muting a thread or a whole category."""
+
+    class Level(models.TextChoices):
+        WATCH = "watch", "Watching"
+        MUTE = "mute", "Muted"
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="subscriptions")
+    thread = models.ForeignKey(Thread, null=True, blank=True, on_delete=models.CASCADE, related_name="subscriptions")
+    category = models.ForeignKey(
+        Category, null=True, blank=True, on_delete=models.CASCADE, related_name="subscriptions"
+    )
+    level = models.CharField(max_length=10, choices=Level.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(thread__isnull=False, category__isnull=True)
+                | models.Q(thread__isnull=True, category__isnull=False),
+                name="subscription_thread_xor_category",
+            ),
+            models.UniqueConstraint(fields=["member", "thread"], name="one_subscription_per_thread"),
+            models.UniqueConstraint(fields=["member", "category"], name="one_subscription_per_category"),
+        ]
+
+    def __str__(self):
+        target = f"thread {self.thread_id}" if self.thread_id else f"category {self.category_id}"
+        return f"Member {self.member_id}: {self.level} {target}"
+
+
+class Bookmark(models.Model):
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="bookmarks")
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="bookmarks")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["member", "post"], name="one_bookmark_per_post")]
+
+    def __str__(self):
+        return f"Member {self.member_id} bookmarked post {self.post_id}"
+
+
+class Reaction(models.Model):
+    class Kind(models.TextChoices):
+        HELPFUL = "helpful", "Helpful"
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="reactions")
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="reactions")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.HELPFUL)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["member", "post", "kind"], name="one_reaction_per_kind")]
+
+    def __str__(self):
+        return f"Member {self.member_id} found post {self.post_id} {self.kind}"
+
+
+class LiveEvent(models.Model):
+    """Every live update of a thread, numbered, so a client that reconnects asks for what it missed."""
+
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="live_events")
+    kind = models.CharField(max_length=40)
+    post = models.ForeignKey(Post, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["thread", "id"], name="live_event_catch_up")]
+
+    def __str__(self):
+        return f"{self.kind} #{self.pk} in thread {self.thread_id}"
+
+
+class FeedToken(models.Model):
+    """A private, revocable token for a member's calendar or news feed (feed readers cannot sign in)."""
+
+    class Kind(models.TextChoices):
+        CALENDAR = "calendar", "Calendar"
+        NEWS = "news", "New threads"
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="feed_tokens")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    token = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.get_kind_display()} feed of member {self.member_id}"
