@@ -13,6 +13,9 @@ PUBLIC_PREFIXES = (
     "/anymail/",
     "/healthz",
     "/favicon.ico",
+    # Calendar and feed readers cannot sign in. Access is by the unguessable token in the URL, looked up to its
+    # member and checked with community.access.member_of, so a suspended or lapsed member's feed stops working.
+    "/feeds/private/",
 )
 
 

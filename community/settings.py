@@ -140,6 +140,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Yearly confirmation reminders and lapses, once a day, arriving mid-morning in the US.
     "annual-reverification": {"task": "mailer.tasks.run_reverification", "schedule": crontab(hour=14, minute=0)},
+    "prune-live-events": {"task": "threads.tasks.prune_live_events", "schedule": crontab(hour=4, minute=30)},
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -211,6 +212,9 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
+# Attachments live under MEDIA_ROOT and are never served from MEDIA_URL: only the download view, which checks
+# access, reads them. The limit is per file.
+ATTACHMENT_MAX_BYTES = int(env("ATTACHMENT_MAX_BYTES", str(20 * 1024 * 1024)))
 WHITENOISE_USE_FINDERS = DEBUG
 
 # Production runs behind a TLS proxy (docker-compose.yml): trust its X-Forwarded-Proto, send cookies and

@@ -82,7 +82,7 @@ def send_digest_batch(members: list[Member], today, now: datetime) -> int:
         # batch is picked up by the next run.
         return 0
     news = {member.id: [post for post in posts if post.created_at > starts[member.id]
-                        and post.author_id != member.id] for member in members}
+                        and post.author_id != member.id and not subscribed(member, post)] for member in members}
     messages = compose_digests([member for member in members if news[member.id]], news, today)
     try:
         failed = send_each(messages)
@@ -97,6 +97,13 @@ def send_digest_batch(members: list[Member], today, now: datetime) -> int:
     if failed:
         DigestLog.objects.filter(pk__in=[claim.pk for claim in claims if claim.member_id in failed]).delete()
     return len(messages) - len(failed)
+
+
+def subscribed(member: Member, post: Post) -> bool:
+    """A post in a thread or category the member watches was emailed as it was posted; in one they muted, they
+    want none: either way it stays out of the digest."""
+    return any(subscription["thread"] == post.thread_id or subscription["category"] == post.thread.category_id
+               for subscription in member.subscribed_to)
 
 
 def send_each(messages: dict[int, EmailMultiAlternatives]) -> set[int]:

@@ -24,6 +24,7 @@ from community.access import member_of
 from community.models import Member
 from threads.models import Post
 from threads.services import PostingNotAllowed, create_reply
+from threads.webinars import takes_questions_by_email
 
 from .models import InboundMessage
 from .outbound import TransientSendError
@@ -175,7 +176,8 @@ def _post_reply(inbound: InboundMessage, message: MimeMessage) -> Post:
             "to post. Please write your answer above the quoted message."
         )
     try:
-        return create_reply(author=member, parent=parent, body=body, source=Post.Source.EMAIL)
+        return create_reply(author=member, parent=parent, body=body, source=Post.Source.EMAIL,
+                            is_question=takes_questions_by_email(parent.thread))
     except PostingNotAllowed as error:
         raise Rejection(str(error), f"Thread {parent.thread_id}") from None
 

@@ -11,11 +11,15 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from community.access import can_read
 from community.eligibility import DOMAIN_VERIFIED, email_domain, is_free_mail
 from community.membership import confirmation_path, is_due, pauses_on
 from community.models import Application, Member
 from community.selectors import active_moderators, stale_applications
+from threads.models import EConsultation, Post
+from threads.webinars import participants
 
+from . import selectors
 from .models import MailPreference
 
 
@@ -184,4 +188,48 @@ def send_reverification_required(application_id: int) -> None:
         template="mailer/email/reverify_required",
         context={"application": application, "member": application.member, "reason": _why_check_needed(application),
                  "application_url": f"{settings.SITE_URL}{reverse('application_status')}"},
+    ).send()
+
+
+# --- E-consultations ---------------------------------------------------------------------------------------------
+
+def send_econsultation_summary(econsultation_id: int) -> None:
+    """The host's summary to everyone who took part (posted or watched), except members who asked for no email.
+
+    A retry after a partial failure may send the summary twice to some; a missed summary would be worse."""
+    econsultation = (EConsultation.objects.select_related("webinar", "thread", "summarised_by")
+                     .filter(pk=econsultation_id, summarised_at__isnull=False).first())
+    if econsultation is None:
+        return
+    context = {
+        "econsultation": econsultation, "webinar": econsultation.webinar,
+        "page_url": f"{settings.SITE_URL}{reverse('webinar', args=[econsultation.webinar_id])}",
+        "thread_url": f"{settings.SITE_URL}{econsultation.thread.get_absolute_url()}",
+    }
+    recipients = participants(econsultation).exclude(mail_preference__mode=MailPreference.Mode.NONE)
+    messages = [
+        _message(to=member.email, subject=f"Summary: e-consultation on {econsultation.webinar.title}",
+                 template="mailer/email/econsultation_summary", context={**context, "member": member})
+        for member in recipients
+    ]
+    if messages:
+        get_connection().send_messages(messages)
+
+
+# --- Mentions ----------------------------------------------------------------------------------------------------
+
+def send_mention_notice(post_id: int, member_id: int) -> None:
+    """A post named the member with @handle. Skipped when they get the post itself by email, or when, by the
+    time this runs, they may no longer read it or the post was deleted or hidden."""
+    member = _member(member_id)
+    post = Post.objects.select_related("thread", "author").defer("search_vector").filter(pk=post_id).first()
+    if member is None or post is None or post.deleted_at or post.hidden_at or not can_read(member.user, post):
+        return
+    if selectors.still_wants_post(member.id, post.id):
+        return
+    _message(
+        to=member.email,
+        subject=f"{post.author.full_name} mentioned you in “{post.thread.title}”",
+        template="mailer/email/mention",
+        context={"member": member, "post": post, "post_url": f"{settings.SITE_URL}{post.get_absolute_url()}"},
     ).send()

@@ -22,7 +22,7 @@ from community.models import Member
 from threads.models import Post
 
 from . import selectors
-from .models import MailPreference, OutboundMessage
+from .models import OutboundMessage
 from .tokens import make_reply_address, make_unsubscribe_token
 
 
@@ -99,9 +99,14 @@ class PostMail:
     body: Stencil
 
 
-# Published posts are never edited, so a post's rendering stays valid for the life of the worker.
-@lru_cache(maxsize=64)
 def post_mail(post_id: int) -> PostMail:
+    # An edit changes edited_at, so the rendering is cached per version: messages delivered after an edit carry
+    # the new text (edits happen in the web process, so no signal could clear this worker's cache).
+    return _post_mail(post_id, selectors.post_edited_at(post_id))
+
+
+@lru_cache(maxsize=64)
+def _post_mail(post_id: int, edited_at) -> PostMail:
     post = selectors.post_for_mail(post_id)
     thread_url = absolute_url(post.thread.get_absolute_url())
     headers = {"Message-ID": post.message_id}
@@ -142,11 +147,6 @@ def build_post_message(post_id: int, member: Member) -> EmailMultiAlternatives:
     return message
 
 
-def wants_each_message(member: Member) -> bool:
-    preference = getattr(member, "mail_preference", None)
-    return member.is_active_member and preference is not None and preference.mode == MailPreference.Mode.EACH
-
-
 def fan_out_post(post_id: int) -> None:
     from . import tasks  # tasks imports this module
 
@@ -172,7 +172,7 @@ def deliver_outbound(outbound_id: int) -> None:
             return
         # Membership and preferences can change between fan-out and delivery (a suspension, an
         # unsubscribe click); list mail must never reach someone who may no longer read it.
-        if not wants_each_message(row.member):
+        if not selectors.still_wants_post(row.member_id, row.post_id):
             OutboundMessage.objects.filter(pk=row.pk).update(status=OutboundMessage.Status.SKIPPED)
             return
         message = build_post_message(row.post_id, row.member)

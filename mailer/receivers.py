@@ -12,7 +12,7 @@ from community.events import (
     reverification_reminder_due,
     reverification_required,
 )
-from threads.events import post_published
+from threads.events import econsultation_summarised, member_mentioned, post_published
 
 from . import inbound, tasks
 
@@ -20,6 +20,16 @@ from . import inbound, tasks
 @receiver(post_published)
 def enqueue_fan_out(sender, post_id, **kwargs):
     tasks.fan_out_post.delay(post_id)
+
+
+@receiver(member_mentioned)
+def enqueue_mention_notice(sender, post_id, member_id, **kwargs):
+    tasks.send_mention_notice.delay(post_id, member_id)
+
+
+@receiver(econsultation_summarised)
+def enqueue_econsultation_summary(sender, econsultation_id, **kwargs):
+    tasks.send_econsultation_summary.delay(econsultation_id)
 
 
 @receiver(application_decided)

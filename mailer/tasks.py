@@ -89,3 +89,13 @@ def send_lapsed_notice(member_id: int) -> None:
 @shared_task(acks_late=True, **RETRY_SENDING)
 def send_reverification_required(application_id: int) -> None:
     notices.send_reverification_required(application_id)
+
+
+@shared_task(acks_late=True, **RETRY_SENDING)
+def send_econsultation_summary(econsultation_id: int) -> None:
+    notices.send_econsultation_summary(econsultation_id)
+
+
+@shared_task(acks_late=True, **RETRY_SENDING)
+def send_mention_notice(post_id: int, member_id: int) -> None:
+    notices.send_mention_notice(post_id, member_id)

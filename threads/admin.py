@@ -1,9 +1,8 @@
 from django.contrib import admin
 
-from .models import Category, EConsultation, Post, Thread, Webinar
+from . import webinar_admin  # noqa: F401  (webinars, presenters and slides)
+from .models import Category, Post, Thread
 
 admin.site.register(Category)
 admin.site.register(Thread)
 admin.site.register(Post)
-admin.site.register(Webinar)
-admin.site.register(EConsultation)

@@ -103,7 +103,8 @@ class Post(models.Model):
         return f"Post {self.pk} in {self.thread}"
 
     def get_absolute_url(self):
-        return f"{self.thread.get_absolute_url()}#post-{self.pk}"
+        # Resolved to the page of the thread that shows the post: a long thread has several.
+        return reverse("post", args=[self.pk])
 
 
 class Webinar(models.Model):
@@ -146,13 +147,21 @@ class EConsultation(models.Model):
     def __str__(self):
         return f"E-consultation: {self.webinar}"
 
+    UPCOMING, OPEN, LIVE, CLOSED, SUMMARISED = "upcoming", "open for questions", "live", "closed", "summarised"
+
     def state(self, now=None):
+        """upcoming → open for questions → live → closed → summarised; without questions_open_at questions are
+        open from the start."""
         now = now or timezone.now()
+        if self.summarised_at:
+            return self.SUMMARISED
+        if self.questions_open_at and now < self.questions_open_at:
+            return self.UPCOMING
         if now < self.live_starts_at:
-            return "open for questions"
+            return self.OPEN
         if now <= self.live_ends_at:
-            return "live"
-        return "closed"
+            return self.LIVE
+        return self.CLOSED
 
 
 class Presenter(models.Model):

@@ -4,6 +4,7 @@ from django.http import Http404
 from community.access import can_read
 
 from .models import Category, EConsultation, Post, Thread
+from .reading import with_unread_counts
 
 
 def readable_categories(user):
@@ -13,12 +14,19 @@ def readable_categories(user):
     return Category.objects.annotate(thread_count=Count("threads")).order_by("position", "name")
 
 
-def category_threads(category):
-    return category.threads.select_related("author", "category").order_by("-pinned", "-last_post_at")
+def category_threads(category, member=None):
+    return with_unread_counts(
+        category.threads.select_related("author", "category").defer("search_vector")
+        .order_by("-pinned", "-last_post_at"),
+        member,
+    )
 
 
-def recent_threads(limit=10):
-    return Thread.objects.select_related("author", "category").order_by("-last_post_at")[:limit]
+def recent_threads(member=None, limit=10):
+    return with_unread_counts(
+        Thread.objects.select_related("author", "category").defer("search_vector").order_by("-last_post_at"),
+        member,
+    )[:limit]
 
 
 def get_readable_category(user, slug) -> Category:
@@ -44,28 +52,16 @@ def get_readable_post(user, post_id) -> Post:
     return post
 
 
-def thread_posts(thread):
-    """Posts in tree order (each reply after its parent), depth attached, in one query."""
-    posts = list(thread.posts.select_related("author__organization").order_by("created_at", "id"))
-    children = {}
-    for post in posts:
-        children.setdefault(post.parent_id, []).append(post)
-    ordered = []
-    stack = [(post, 0) for post in reversed(children.get(None, []))]
-    while stack:
-        post, depth = stack.pop()
-        post.depth = min(depth, 6)  # indentation stops growing so deep trees stay readable on a phone
-        ordered.append(post)
-        stack.extend((child, depth + 1) for child in reversed(children.get(post.id, [])))
-    return ordered
-
-
 def thread_for_list(thread_id) -> Thread:
     return Thread.objects.select_related("author", "category").get(pk=thread_id)
 
 
-def post_for_display(post_id) -> Post:
-    return Post.objects.select_related("author__organization", "thread").get(pk=post_id)
+def posts_for_display(post_ids) -> dict[int, Post]:
+    posts = (
+        Post.objects.select_related("author__organization", "thread").defer("search_vector")
+        .prefetch_related("attachments")
+    )
+    return posts.in_bulk(post_ids)
 
 
 def upcoming_econsultations():

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import event_views, live_views, moderation_views, post_views, reading_views, search_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -8,4 +8,44 @@ urlpatterns = [
     path("threads/new/", views.new_thread, name="new_thread"),
     path("threads/<int:thread_id>/", views.thread, name="thread"),
     path("posts/<int:post_id>/reply/", views.reply, name="reply"),
+    path("threads/<int:thread_id>/live/", live_views.live_room, name="live_room"),
+    path("threads/<int:thread_id>/live/post/", live_views.post_in_room, name="post_in_room"),
+    path("posts/<int:post_id>/highlight/", live_views.highlight, name="highlight_question"),
+    path("posts/<int:post_id>/answered/", live_views.answered, name="mark_answered"),
+    path("posts/<int:post_id>/", post_views.permalink, name="post"),
+    path("posts/<int:post_id>/edit/", post_views.edit, name="edit_post"),
+    path("posts/<int:post_id>/history/", post_views.history, name="post_history"),
+    path("posts/<int:post_id>/delete/", post_views.delete, name="delete_post"),
+    path("posts/<int:post_id>/restore/", post_views.restore, name="restore_post"),
+    path("attachments/<int:attachment_id>/<str:name>", post_views.download_attachment, name="attachment"),
+    path("threads/<int:thread_id>/subscription/", reading_views.thread_subscription, name="thread_subscription"),
+    path("c/<slug:slug>/subscription/", reading_views.category_subscription, name="category_subscription"),
+    path("posts/<int:post_id>/bookmark/", reading_views.bookmark, name="bookmark"),
+    path("posts/<int:post_id>/helpful/", reading_views.helpful, name="helpful"),
+    path("bookmarks/", reading_views.bookmarks, name="bookmarks"),
+    path("my/threads/", reading_views.threads_of_mine, name="my_threads"),
+    path("moderation/threads/<int:thread_id>/", moderation_views.moderate_thread, name="moderate_thread"),
+    path("moderation/threads/<int:thread_id>/pin/", moderation_views.toggle_thread, {"flag": "pinned"},
+         name="pin_thread"),
+    path("moderation/threads/<int:thread_id>/lock/", moderation_views.toggle_thread, {"flag": "locked"},
+         name="lock_thread"),
+    path("moderation/threads/<int:thread_id>/move/", moderation_views.move, name="move_thread"),
+    path("moderation/posts/<int:post_id>/hide/", moderation_views.hide, name="hide_post"),
+    path("moderation/posts/<int:post_id>/unhide/", moderation_views.unhide, name="unhide_post"),
+    path("moderation/posts/<int:post_id>/split/", moderation_views.split, name="split_post"),
+    path("search/", search_views.search, name="search"),
+    path("events/", event_views.event_list, name="events"),
+    path("events/<int:webinar_id>/", event_views.webinar, name="webinar"),
+    path("events/<int:webinar_id>.ics", event_views.webinar_ics, name="webinar_ics"),
+    path("events/<int:webinar_id>/slides/<int:attachment_id>/", event_views.webinar_slide, name="webinar_slide"),
+    path("events/<int:webinar_id>/question/", event_views.ask_question, name="ask_question"),
+    path("events/<int:webinar_id>/summary/", event_views.econsultation_summary, name="econsultation_summary"),
+    path("events/<int:webinar_id>/e-consultation/new/", event_views.new_econsultation, name="new_econsultation"),
+    path("feeds/", event_views.feeds, name="feeds"),
+    path("feeds/create/", event_views.feed_tokens, {"action": "create"}, name="create_feed_tokens"),
+    path("feeds/regenerate/", event_views.feed_tokens, {"action": "regenerate"}, name="regenerate_feed_token"),
+    path("feeds/revoke/", event_views.feed_tokens, {"action": "revoke"}, name="revoke_feed_token"),
+    # Public to the middleware (feed readers cannot sign in): the token in the URL is the access check.
+    path("feeds/private/calendar/<str:token>.ics", event_views.calendar_feed, name="calendar_feed"),
+    path("feeds/private/threads/<str:token>.atom", event_views.threads_feed, name="threads_feed"),
 ]

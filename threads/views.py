@@ -3,7 +3,10 @@ from django.shortcuts import redirect, render
 from community.access import can_post
 
 from .forms import ReplyForm, ThreadForm
+from .live import latest_event_id
 from .models import Category
+from .posts import chosen_view, post_location, quote_body, thread_page
+from .reading import category_subscription_level, open_thread
 from .selectors import (
     category_threads,
     get_readable_category,
@@ -11,7 +14,6 @@ from .selectors import (
     get_readable_thread,
     readable_categories,
     recent_threads,
-    thread_posts,
     upcoming_econsultations,
 )
 from .services import PostingNotAllowed, create_reply, create_thread
@@ -20,7 +22,7 @@ from .services import PostingNotAllowed, create_reply, create_thread
 def home(request):
     return render(request, "threads/home.html", {
         "categories": readable_categories(request.user),
-        "threads": recent_threads(),
+        "threads": recent_threads(request.member),
         "econsultations": upcoming_econsultations(),
     })
 
@@ -29,8 +31,9 @@ def category(request, slug):
     category = get_readable_category(request.user, slug)
     return render(request, "threads/category.html", {
         "category": category,
-        "threads": category_threads(category),
+        "threads": category_threads(category, request.member),
         "can_start": can_post(request.user, category),
+        "subscription": category_subscription_level(request.member, category),
     })
 
 
@@ -41,12 +44,13 @@ def _postable_categories(user):
 def new_thread(request):
     categories = _postable_categories(request.user)
     initial = {"category": categories.filter(slug=request.GET.get("category")).first()}
-    form = ThreadForm(request.POST or None, categories=categories, initial=initial)
+    form = ThreadForm(request.POST or None, request.FILES or None, categories=categories, initial=initial)
     if form.is_valid():
         try:
             thread = create_thread(
                 author=request.member, category=form.cleaned_data["category"],
                 title=form.cleaned_data["title"], body=form.cleaned_data["body"],
+                attachments=form.cleaned_data["attachments"],
             )
         except PostingNotAllowed as error:
             form.add_error(None, str(error))
@@ -57,9 +61,14 @@ def new_thread(request):
 
 def thread(request, thread_id):
     thread = get_readable_thread(request.user, thread_id)
+    page = thread_page(thread, chosen_view(request), request.GET.get("page", 1), request.user)
+    posts = page.posts
     return render(request, "threads/thread.html", {
         "thread": thread,
-        "posts": thread_posts(thread),
+        "page": page,
+        "posts": posts,
+        "reading": open_thread(request.member, thread, posts),
+        "live_after": latest_event_id(thread.id),
         "form": ReplyForm(),
         "can_reply": can_post(request.user, thread),
     })
@@ -67,12 +76,14 @@ def thread(request, thread_id):
 
 def reply(request, post_id):
     parent = get_readable_post(request.user, post_id)
-    form = ReplyForm(request.POST or None)
+    initial = {"body": quote_body(parent)} if request.GET.get("quote") else None
+    form = ReplyForm(request.POST or None, request.FILES or None, initial=initial)
     if form.is_valid():
         try:
-            post = create_reply(author=request.member, parent=parent, body=form.cleaned_data["body"])
+            post = create_reply(author=request.member, parent=parent, body=form.cleaned_data["body"],
+                                attachments=form.cleaned_data["attachments"])
         except PostingNotAllowed as error:
             form.add_error(None, str(error))
         else:
-            return redirect(post)
+            return redirect(post_location(post, chosen_view(request)))
     return render(request, "threads/reply.html", {"form": form, "parent": parent})

@@ -6,7 +6,7 @@ from django.utils.regex_helper import normalize
 from community.access import NotAMember, can_moderate, can_post, can_read, member_of, require_member
 from community.models import Application, Member, User
 from tests.conftest import login
-from threads.models import Category, Post
+from threads.models import Attachment, Category, Post
 
 # Paths anyone may open. Adding a prefix here is a decision that those pages are public: everything else
 # must be closed to anonymous visitors and to accounts that are not active members.
@@ -19,6 +19,9 @@ PUBLIC_PREFIXES = (
     "/anymail/",
     "/healthz",
     "/favicon.ico",
+    # Calendar and feed readers cannot sign in. Access is by the unguessable token in the URL, looked up to its
+    # member and checked with community.access.member_of, so a suspended or lapsed member's feed stops working.
+    "/feeds/private/",
 )
 
 NOT_MEMBER_STATUSES = [
@@ -76,9 +79,12 @@ def every_sample_url(values):
 
 @pytest.fixture
 def sample_urls(thread, post, application, member, organization):
+    attachment = Attachment.objects.create(post=post, file="attachments/sample", original_name="slides.pdf",
+                                           content_type="application/pdf", size=1)
     urls = every_sample_url({
         "thread_id": thread.id, "post_id": post.id, "application_id": application.id,
         "slug": thread.category.slug, "member_id": member.id, "organization_id": organization.id,
+        "attachment_id": attachment.id, "name": attachment.original_name,
     })
     # The walk must reach our own pages, or it would check nothing that matters.
     assert {thread.get_absolute_url(), f"/posts/{post.id}/reply/", "/moderation/applications/"} <= set(urls)

@@ -100,7 +100,7 @@ def test_deliver_outbound_message_headers(member, list_members, thread, reply_fa
     text = parsed_message.get_body(("plain",)).get_content()
     html = parsed_message.get_body(("html",)).get_content()
     assert "*Tea* helps." in text
-    assert f"http://testserver/threads/{thread.id}/" in text
+    assert f"http://testserver/posts/{second.id}/" in text  # the post's address finds its page of the thread
     assert "Reply to this email to post your answer to the list" in text
     assert web in text
     assert "<em>Tea</em> helps." in html

@@ -9,6 +9,8 @@ from django.test import Client
 from community.asgi import application
 from mailer import inbound
 from tests.mailer.inbound_mail import reply_eml
+from threads import live
+from threads.models import LiveEvent
 from threads.services import create_reply, create_thread
 
 pytestmark = [
@@ -27,11 +29,12 @@ def session_cookie(member):
     return f"sessionid={client.cookies['sessionid'].value}"
 
 
-def communicator_for(thread, cookie=None):
+def communicator_for(thread, cookie=None, after=None):
     headers = [(b"origin", b"http://testserver")]
     if cookie:
         headers.append((b"cookie", cookie.encode()))
-    return WebsocketCommunicator(application, f"/ws/threads/{thread.id}/", headers=headers)
+    query = "" if after is None else f"?after={after}"
+    return WebsocketCommunicator(application, f"/ws/threads/{thread.id}/{query}", headers=headers)
 
 
 @pytest.fixture
@@ -183,3 +186,54 @@ async def test_forum_socket_refuses_non_members(who, pending_member):
 
     assert not connected
     assert code == 4403
+
+
+@database_sync_to_async
+def record(thread, kind, post, payload=None):
+    with transaction.atomic():
+        return live.record_and_send(thread.id, kind, post.id, payload)
+
+
+@pytest.mark.parametrize(("kind", "payload", "has_html"), [
+    (live.POST_EDITED, {}, True),
+    (live.POST_RESTORED, {}, True),
+    (live.POST_DELETED, {}, False),
+    (live.POST_REACTION, {"kind": "helpful", "count": 3}, False),
+    (live.QUESTION_HIGHLIGHTED, {"author": "Rae Replier", "excerpt": "How do you…"}, False),
+    (live.QUESTION_ANSWERED, {}, False),
+])
+async def test_record_and_send_reaches_thread_socket_after_commit(
+        kind, payload, has_html, member_cookie, thread, opening_post):
+    communicator = communicator_for(thread, member_cookie)
+    connected, _ = await communicator.connect()
+    assert connected
+
+    event = await record(thread, kind, opening_post, payload)
+
+    frame = await communicator.receive_json_from(timeout=5)
+    assert {key: frame[key] for key in ("type", "event_id", "post_id")} == {
+        "type": kind, "event_id": event.id, "post_id": opening_post.id}
+    assert {key: frame[key] for key in payload} == payload
+    assert ("html" in frame) is has_html
+    if has_html:
+        assert f'id="post-{opening_post.id}"' in frame["html"]
+    await communicator.disconnect()
+
+
+async def test_record_and_send_rolled_back_sends_and_keeps_nothing(member_cookie, thread, opening_post):
+    communicator = communicator_for(thread, member_cookie)
+    connected, _ = await communicator.connect()
+    assert connected
+
+    @database_sync_to_async
+    def record_then_roll_back():
+        with pytest.raises(Rollback), transaction.atomic():
+            live.record_and_send(thread.id, live.POST_EDITED, opening_post.id)
+            raise Rollback
+
+    await record_then_roll_back()
+
+    assert await communicator.receive_nothing(timeout=1)
+    assert await database_sync_to_async(live.latest_event_id)(thread.id) == (
+        await database_sync_to_async(lambda: LiveEvent.objects.get(thread=thread).id)())
+    await communicator.disconnect()

@@ -165,7 +165,8 @@ def test_thread_page_shows_replies_after_their_parent(member_client, thread, mem
 
     positions = [page.index(f'id="post-{post.id}"') for post in (first, answer, reply_to_answer, second_answer)]
     assert positions == sorted(positions)
-    assert f'data-depth="2"><article class="post" id="post-{reply_to_answer.id}"' in page
+    # Replies to the opening post are the top-level subtrees; a reply to one of them is nested inside it.
+    assert f'data-depth="1"><article class="post" id="post-{reply_to_answer.id}"' in page
 
 
 def _thread_with_posts(thread, member_factory, count):
@@ -185,9 +186,10 @@ def test_thread_page_query_count_is_constant(
 ):
     posts = _thread_with_posts(thread, member_factory, count)
 
-    # user, member, thread with category, author and e-consultation, posts with authors
-    # and organizations (the session is in the cache)
-    with django_assert_num_queries(4):
+    # user, member, thread with category, author and e-consultation; the page: outline of the thread, the page's
+    # posts with authors and organizations, their attachments (threads.posts.thread_page); reading: read mark,
+    # reactions, bookmarks, subscriptions (threads.reading.open_thread). The session is in the cache.
+    with django_assert_num_queries(11):
         response = member_client.get(thread.get_absolute_url())
 
     assert response.content.decode().count('<article class="post') == len(posts) == count

@@ -1,0 +1,173 @@
+"""Thread moderation: pin, lock, move, hide a post pending review, split or merge a reply subtree.
+
+Every action is refused to anyone who cannot moderate, and writes an AuditRecord whose subject is the member
+whose thread or post was acted on.
+"""
+
+from django.db import transaction
+from django.db.models import BigIntegerField, Case, Count, F, Max, Value, When
+from django.utils import timezone
+
+from community.access import can_moderate
+from community.models import AuditRecord, Member
+
+from . import live
+from .models import Category, Post, Thread
+
+
+class ThreadModerationError(Exception):
+    """The action is refused; the message says why, for the moderator to read."""
+
+
+def _require_moderator(moderator: Member) -> None:
+    if not can_moderate(moderator.user):
+        raise ThreadModerationError("Only moderators can do this.")
+
+
+def _thread_target(thread: Thread) -> str:
+    return f"Thread #{thread.id} “{thread.title}”"
+
+
+def _post_target(post: Post) -> str:
+    return f"Post #{post.id} in thread #{post.thread_id}"
+
+
+def _audit(moderator: Member, action: str, subject_id: int, target: str, reason: str = "") -> None:
+    AuditRecord.objects.create(actor=moderator, action=action, subject_id=subject_id, target=target, reason=reason)
+
+
+def _lock_thread(thread_id: int) -> Thread:
+    return Thread.objects.select_for_update().defer("search_vector").get(pk=thread_id)
+
+
+@transaction.atomic
+def set_pinned(thread: Thread, moderator: Member, pinned: bool, reason: str = "") -> Thread:
+    _require_moderator(moderator)
+    thread = _lock_thread(thread.id)
+    if thread.pinned != pinned:
+        Thread.objects.filter(pk=thread.pk).update(pinned=pinned)
+        thread.pinned = pinned
+        _audit(moderator, "thread_pinned" if pinned else "thread_unpinned", thread.author_id,
+               _thread_target(thread), reason)
+    return thread
+
+
+@transaction.atomic
+def set_locked(thread: Thread, moderator: Member, locked: bool, reason: str = "") -> Thread:
+    _require_moderator(moderator)
+    thread = _lock_thread(thread.id)
+    if thread.locked != locked:
+        Thread.objects.filter(pk=thread.pk).update(locked=locked)
+        thread.locked = locked
+        _audit(moderator, "thread_locked" if locked else "thread_unlocked", thread.author_id,
+               _thread_target(thread), reason)
+    return thread
+
+
+@transaction.atomic
+def move_thread(thread: Thread, moderator: Member, category: Category, reason: str = "") -> Thread:
+    _require_moderator(moderator)
+    thread = _lock_thread(thread.id)
+    if thread.category_id == category.id:
+        raise ThreadModerationError("The thread is already in that category.")
+    old = Category.objects.get(pk=thread.category_id)
+    Thread.objects.filter(pk=thread.pk).update(category=category)
+    thread.category = category
+    _audit(moderator, "thread_moved", thread.author_id,
+           f"{_thread_target(thread)} from {old.name} to {category.name}", reason)
+    return thread
+
+
+@transaction.atomic
+def hide_post(post: Post, moderator: Member, reason: str) -> None:
+    """Readable by moderators and the author only, with the reason; not emailed while hidden."""
+    _require_moderator(moderator)
+    if not reason.strip():
+        raise ThreadModerationError("Say why the post is hidden: the author sees the reason.")
+    if Post.objects.filter(pk=post.pk, hidden_at__isnull=True).update(hidden_at=timezone.now(),
+                                                                      hidden_reason=reason.strip()):
+        _audit(moderator, "post_hidden", post.author_id, _post_target(post), reason.strip())
+        # Live frames go to everyone viewing the thread, so they carry the notice, never the hidden text.
+        live.record_and_send(post.thread_id, live.POST_HIDDEN, post.id)
+
+
+@transaction.atomic
+def unhide_post(post: Post, moderator: Member, reason: str = "") -> None:
+    _require_moderator(moderator)
+    if Post.objects.filter(pk=post.pk, hidden_at__isnull=False).update(hidden_at=None, hidden_reason=""):
+        _audit(moderator, "post_unhidden", post.author_id, _post_target(post), reason)
+        live.record_and_send(post.thread_id, live.POST_RESTORED, post.id)
+
+
+def _subtree_ids(root: Post) -> list[int]:
+    """The post and all its descendants, from one query over its thread."""
+    children = {}
+    for pk, parent_id in Post.objects.filter(thread_id=root.thread_id).values_list("pk", "parent_id"):
+        children.setdefault(parent_id, []).append(pk)
+    ids, stack = [], [root.pk]
+    while stack:
+        pk = stack.pop()
+        ids.append(pk)
+        stack.extend(children.get(pk, []))
+    return ids
+
+
+def _move_subtree(root: Post, thread_id: int, parent_id: int | None) -> list[int]:
+    ids = _subtree_ids(root)
+    Post.objects.filter(pk__in=ids).update(
+        thread_id=thread_id,
+        parent_id=Case(When(pk=root.pk, then=Value(parent_id)), default=F("parent_id"),
+                       output_field=BigIntegerField()),
+    )
+    return ids
+
+
+def _recount(*thread_ids: int) -> None:
+    """post_count and last_post_at from the posts each thread now holds."""
+    for row in (Post.objects.filter(thread_id__in=thread_ids).order_by().values("thread_id")
+                .annotate(count=Count("id"), last=Max("created_at"))):
+        Thread.objects.filter(pk=row["thread_id"]).update(post_count=row["count"], last_post_at=row["last"])
+
+
+def _require_reply(post: Post) -> None:
+    if post.parent_id is None:
+        raise ThreadModerationError("This is the opening post: move the whole thread instead.")
+
+
+@transaction.atomic
+def split_subtree(post: Post, moderator: Member, *, title: str, category: Category, reason: str = "") -> Thread:
+    """The reply and every reply below it become a new thread, the reply its opening post."""
+    _require_moderator(moderator)
+    source = _lock_thread(post.thread_id)
+    post = Post.objects.defer("search_vector").get(pk=post.pk)
+    _require_reply(post)
+    if not title.strip():
+        raise ThreadModerationError("The new thread needs a title.")
+    thread = Thread.objects.create(category=category, title=title.strip(), author_id=post.author_id,
+                                   created_at=post.created_at)
+    ids = _move_subtree(post, thread.id, None)
+    _recount(source.id, thread.id)
+    _audit(moderator, "thread_split", post.author_id,
+           f"{len(ids)} post{'s' if len(ids) != 1 else ''} from {_thread_target(source)} to a new "
+           f"{_thread_target(thread)}", reason)
+    return thread
+
+
+@transaction.atomic
+def merge_subtree(post: Post, moderator: Member, *, under: Post, reason: str = "") -> Thread:
+    """The reply and every reply below it move into another thread, as replies to `under`."""
+    _require_moderator(moderator)
+    post = Post.objects.defer("search_vector").get(pk=post.pk)
+    _require_reply(post)
+    if under.thread_id == post.thread_id:
+        raise ThreadModerationError("Choose a post in another thread.")
+    # Both threads locked in id order, so two merges in opposite directions cannot deadlock.
+    threads = {thread.id: thread for thread in Thread.objects.select_for_update().defer("search_vector")
+               .filter(pk__in=[post.thread_id, under.thread_id]).order_by("pk")}
+    source, target = threads[post.thread_id], threads[under.thread_id]
+    ids = _move_subtree(post, target.id, under.id)
+    _recount(source.id, target.id)
+    _audit(moderator, "thread_merged", post.author_id,
+           f"{len(ids)} post{'s' if len(ids) != 1 else ''} from {_thread_target(source)} under post "
+           f"#{under.id} in {_thread_target(target)}", reason)
+    return target

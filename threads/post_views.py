@@ -1,0 +1,110 @@
+from django import forms
+from django.contrib import messages
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from .attachments import get_readable_attachment, is_inline
+from .posts import (
+    PostChangeNotAllowed,
+    chosen_view,
+    delete_post,
+    edit_history,
+    edit_post,
+    may_delete,
+    may_edit,
+    may_restore,
+    may_see_body,
+    post_location,
+    restore_post,
+)
+from .selectors import get_readable_post
+
+
+class EditForm(forms.Form):
+    body = forms.CharField(label="Your post", widget=forms.Textarea(attrs={"rows": 10}), max_length=50000)
+    reason = forms.CharField(label="Reason (recorded in the audit log)", required=False, max_length=500)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label="Reason (recorded in the audit log)", required=False, max_length=500)
+
+
+def permalink(request, post_id):
+    """A post's lasting address (in emails and "Reply" redirects): the thread page that shows it."""
+    post = get_readable_post(request.user, post_id)
+    return redirect(post_location(post, chosen_view(request)))
+
+
+def edit(request, post_id):
+    post = get_readable_post(request.user, post_id)
+    if not may_edit(request.user, post):
+        raise Http404
+    acting_as_moderator = post.author_id != request.member.id
+    form = EditForm(request.POST or None, initial={"body": post.body})
+    if not acting_as_moderator:
+        del form.fields["reason"]
+    if form.is_valid():
+        try:
+            edit_post(editor=request.member, post_id=post.id, body=form.cleaned_data["body"],
+                      reason=form.cleaned_data.get("reason", ""))
+        except PostChangeNotAllowed as error:
+            form.add_error(None, str(error))
+        else:
+            return redirect(post_location(post, chosen_view(request)))
+    return render(request, "threads/post_edit.html", {"form": form, "post": post})
+
+
+def history(request, post_id):
+    post = get_readable_post(request.user, post_id)
+    if not may_see_body(request.user, post):
+        raise Http404
+    return render(request, "threads/post_history.html", {"post": post, "versions": edit_history(post)})
+
+
+def delete(request, post_id):
+    """GET asks for confirmation; POST deletes."""
+    post = get_readable_post(request.user, post_id)
+    if not may_delete(request.user, post):
+        raise Http404
+    acting_as_moderator = post.author_id != request.member.id
+    form = ReasonForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():
+        try:
+            delete_post(actor=request.member, post_id=post.id, reason=form.cleaned_data["reason"])
+        except PostChangeNotAllowed as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, "The post was deleted.")
+            return redirect(post_location(post, chosen_view(request)))
+    return render(request, "threads/post_delete.html",
+                  {"form": form, "post": post, "acting_as_moderator": acting_as_moderator})
+
+
+@require_POST
+def restore(request, post_id):
+    post = get_readable_post(request.user, post_id)
+    if not may_restore(request.user, post):
+        raise Http404
+    form = ReasonForm(request.POST)
+    form.is_valid()
+    try:
+        restore_post(moderator=request.member, post_id=post.id, reason=form.cleaned_data.get("reason", ""))
+    except PostChangeNotAllowed as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "The post was restored.")
+    return redirect(post_location(post, chosen_view(request)))
+
+
+def download_attachment(request, attachment_id, name):
+    attachment = get_readable_attachment(request.user, attachment_id)
+    if name != attachment.original_name:
+        raise Http404
+    response = FileResponse(
+        attachment.file.open("rb"), as_attachment=not is_inline(attachment), filename=attachment.original_name,
+        content_type=attachment.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-cache"
+    return response

@@ -1,0 +1,191 @@
+"""What a member does with what they read: read marks, watch/mute, bookmarks, "helpful" reactions, my threads."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.db.models import Count, F, FilteredRelation, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
+
+from community.access import can_read
+from community.models import Member
+
+from . import live
+from .models import Bookmark, Category, Post, Reaction, Subscription, Thread, ThreadRead
+
+
+class ReactionNotAllowed(Exception):
+    pass
+
+
+# Read marks and unread counts
+
+
+def mark_thread_read(member: Member, thread_id: int, seen_until: datetime) -> datetime | None:
+    """Move the member's read mark to `seen_until` (never backwards) and return where it was before.
+
+    One statement: the old value is read in a CTE of the same upsert, so the thread page learns where the
+    member stopped last time without a query of its own.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH previous AS (
+                SELECT last_read_at FROM {ThreadRead._meta.db_table} WHERE member_id = %s AND thread_id = %s
+            )
+            INSERT INTO {ThreadRead._meta.db_table} (member_id, thread_id, last_read_at) VALUES (%s, %s, %s)
+            ON CONFLICT (member_id, thread_id)
+                DO UPDATE SET last_read_at = GREATEST(EXCLUDED.last_read_at,
+                                                      {ThreadRead._meta.db_table}.last_read_at)
+            RETURNING (SELECT last_read_at FROM previous)
+            """,
+            [member.id, thread_id, member.id, thread_id, seen_until],
+        )
+        return cursor.fetchone()[0]
+
+
+def _new_post(member: Member) -> Q:
+    """A post the member has not seen: after their read mark, or after they joined for a thread never opened;
+    their own posts and posts waiting for review are never news."""
+    return (
+        Q(posts__created_at__gt=Coalesce(F("my_read__last_read_at"), Value(member.joined_at)))
+        & ~Q(posts__author=member)
+        & Q(posts__hidden_at__isnull=True, posts__deleted_at__isnull=True)
+    )
+
+
+def with_unread_counts(threads: QuerySet[Thread], member: Member | None) -> QuerySet[Thread]:
+    """Each thread with `new_count`, in the same query as the list."""
+    if member is None:
+        return threads.annotate(new_count=Value(0))
+    return threads.annotate(
+        my_read=FilteredRelation("reads", condition=Q(reads__member=member)),
+    ).annotate(new_count=Count("posts", filter=_new_post(member)))
+
+
+def first_unread_post_id(posts: list[Post], member: Member, previous_read: datetime | None) -> int | None:
+    """The earliest post the member has not seen since their last visit (none on a first visit: everything is
+    new, and the top of the thread is where to start)."""
+    if previous_read is None:
+        return None
+    unread = [post for post in posts if post.created_at > previous_read and post.author_id != member.id
+              and not post.hidden_at and not post.deleted_at]
+    return min(unread, key=lambda post: (post.created_at, post.id)).id if unread else None
+
+
+@dataclass(frozen=True)
+class ThreadPageState:
+    first_unread_id: int | None
+    subscription: str
+    category_subscription: str
+
+
+def open_thread(member: Member, thread: Thread, posts: list[Post]) -> ThreadPageState:
+    """A member opens a thread page: mark it read up to the newest post shown, and attach to each post its
+    "helpful" count, who found it helpful, and whether this member reacted or bookmarked it.
+
+    Four queries whatever the number of posts."""
+    newest_shown = max((post.created_at for post in posts), default=thread.last_post_at)
+    previous = mark_thread_read(member, thread.id, newest_shown)
+    attach_reactions_and_bookmarks(posts, member)
+    levels = dict(
+        Subscription.objects.filter(member=member)
+        .filter(Q(thread=thread) | Q(category_id=thread.category_id))
+        .values_list("thread_id", "level")
+    )
+    return ThreadPageState(
+        first_unread_id=first_unread_post_id(posts, member, previous),
+        subscription=levels.get(thread.id, ""),
+        category_subscription=levels.get(None, ""),
+    )
+
+
+def attach_reactions_and_bookmarks(posts: list[Post], member: Member) -> None:
+    post_ids = [post.id for post in posts]
+    reactions = {}
+    for post_id, member_id, name in (
+        Reaction.objects.filter(post_id__in=post_ids, kind=Reaction.Kind.HELPFUL)
+        .order_by("created_at", "id")
+        .values_list("post_id", "member_id", "member__full_name")
+    ):
+        reactions.setdefault(post_id, []).append((member_id, name))
+    bookmarked = set(Bookmark.objects.filter(member=member, post_id__in=post_ids).values_list("post_id", flat=True))
+    for post in posts:
+        who = reactions.get(post.id, [])
+        post.helpful_count = len(who)
+        post.helpful_names = [name for _, name in who]
+        post.reacted = any(member_id == member.id for member_id, _ in who)
+        post.bookmarked = post.id in bookmarked
+
+
+# Watch and mute
+
+
+def set_subscription(member: Member, *, level: str, thread: Thread | None = None,
+                     category: Category | None = None) -> None:
+    """Watch or mute a thread or a category; an empty level goes back to the member's usual mail mode."""
+    target = {"thread": thread} if thread is not None else {"category": category}
+    if not can_read(member.user, thread or category):
+        raise PermissionError
+    if not level:
+        Subscription.objects.filter(member=member, **target).delete()
+        return
+    if level not in Subscription.Level.values:
+        raise ValueError(f"Unknown subscription level {level!r}")
+    Subscription.objects.update_or_create(member=member, **target, defaults={"level": level})
+
+
+def category_subscription_level(member: Member, category: Category) -> str:
+    return Subscription.objects.filter(member=member, category=category).values_list("level", flat=True).first() or ""
+
+
+# Bookmarks
+
+
+def set_bookmark(member: Member, post: Post, bookmarked: bool) -> None:
+    if bookmarked:
+        Bookmark.objects.get_or_create(member=member, post=post)
+    else:
+        Bookmark.objects.filter(member=member, post=post).delete()
+
+
+def member_bookmarks(member: Member) -> QuerySet[Bookmark]:
+    return (
+        Bookmark.objects.filter(member=member)
+        .select_related("post__author", "post__thread__category")
+        .defer("post__search_vector", "post__thread__search_vector")
+        .order_by("-created_at", "-id")
+    )
+
+
+# Reactions
+
+
+@transaction.atomic
+def toggle_helpful(member: Member, post: Post) -> bool:
+    """Mark the post helpful, or take the mark back; returns whether the member now finds it helpful."""
+    if post.author_id == member.id:
+        raise ReactionNotAllowed("You cannot mark your own post as helpful.")
+    if post.hidden_at or post.deleted_at:
+        raise ReactionNotAllowed("This post cannot be marked helpful now.")
+    deleted, _ = Reaction.objects.filter(member=member, post=post, kind=Reaction.Kind.HELPFUL).delete()
+    if not deleted:
+        Reaction.objects.create(member=member, post=post, kind=Reaction.Kind.HELPFUL)
+    # Everyone viewing the thread sees the new count; the event is logged for clients that reconnect.
+    live.record_and_send(post.thread_id, live.POST_REACTION, post.id,
+                         {"count": Reaction.objects.filter(post=post, kind=Reaction.Kind.HELPFUL).count()})
+    return not deleted
+
+
+# My threads
+
+
+def my_threads(member: Member) -> QuerySet[Thread]:
+    """Threads the member started or replied to, newest activity first, with unread counts."""
+    return with_unread_counts(
+        Thread.objects.filter(pk__in=Post.objects.filter(author=member).values("thread_id"))
+        .select_related("author", "category")
+        .defer("search_vector")
+        .order_by("-last_post_at", "-id"),
+        member,
+    )
