@@ -98,3 +98,21 @@ class CapturedEmail(models.Model):
 
     def __str__(self):
         return f"{self.subject} to {self.recipients}"
+
+
+class SentNotice(models.Model):
+    """A one-off notice sent to one member about one thing (e.g. an e-consultation summary): the unique row
+    makes a retried task skip those already sent, so nobody gets it twice and nobody is skipped."""
+
+    kind = models.CharField(max_length=40)
+    object_id = models.PositiveBigIntegerField()
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "object_id", "member"], name="one_notice_per_member")
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.object_id} to member {self.member_id}"

@@ -7,6 +7,7 @@ from email.utils import make_msgid
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -20,7 +21,7 @@ from threads.models import EConsultation, Post
 from threads.webinars import participants
 
 from . import selectors
-from .models import MailPreference
+from .models import MailPreference, SentNotice
 
 
 def _message(*, to: str, subject: str, template: str, context: dict) -> EmailMultiAlternatives:
@@ -193,10 +194,13 @@ def send_reverification_required(application_id: int) -> None:
 
 # --- E-consultations ---------------------------------------------------------------------------------------------
 
+SUMMARY_NOTICE = "econsultation_summary"
+
+
 def send_econsultation_summary(econsultation_id: int) -> None:
     """The host's summary to everyone who took part (posted or watched), except members who asked for no email.
-
-    A retry after a partial failure may send the summary twice to some; a missed summary would be worse."""
+    Each recipient is sent to in a transaction holding their SentNotice row: a retry after a partial failure
+    sends to the rest only."""
     econsultation = (EConsultation.objects.select_related("webinar", "thread", "summarised_by")
                      .filter(pk=econsultation_id, summarised_at__isnull=False).first())
     if econsultation is None:
@@ -206,14 +210,22 @@ def send_econsultation_summary(econsultation_id: int) -> None:
         "page_url": f"{settings.SITE_URL}{reverse('webinar', args=[econsultation.webinar_id])}",
         "thread_url": f"{settings.SITE_URL}{econsultation.thread.get_absolute_url()}",
     }
-    recipients = participants(econsultation).exclude(mail_preference__mode=MailPreference.Mode.NONE)
-    messages = [
-        _message(to=member.email, subject=f"Summary: e-consultation on {econsultation.webinar.title}",
-                 template="mailer/email/econsultation_summary", context={**context, "member": member})
-        for member in recipients
-    ]
-    if messages:
-        get_connection().send_messages(messages)
+    already = SentNotice.objects.filter(kind=SUMMARY_NOTICE, object_id=econsultation.id).values("member_id")
+    recipients = (participants(econsultation).exclude(mail_preference__mode=MailPreference.Mode.NONE)
+                  .exclude(pk__in=already))
+    with get_connection() as connection:
+        for member in recipients:
+            with transaction.atomic():
+                _, created = SentNotice.objects.get_or_create(
+                    kind=SUMMARY_NOTICE, object_id=econsultation.id, member=member
+                )
+                if not created:  # a concurrent run got there first
+                    continue
+                # A failed send raises, rolling the row back, and the task retries the rest.
+                connection.send_messages([_message(
+                    to=member.email, subject=f"Summary: e-consultation on {econsultation.webinar.title}",
+                    template="mailer/email/econsultation_summary", context={**context, "member": member},
+                )])
 
 
 # --- Mentions ----------------------------------------------------------------------------------------------------

@@ -31,6 +31,9 @@ def test_seed_demo_creates_the_demo_community_once(db, django_capture_on_commit_
     consultation = EConsultation.objects.select_related("webinar", "thread").get()
     assert consultation.webinar.title == "Group Work with Survivors of Torture"
     assert consultation.state() == "live"
+    assert list(consultation.webinar.presenter_set.values_list("name", flat=True)) == ["Dr. Lena Marsh", "Rafael Ortiz"]
+    assert consultation.hosts.get().user.email == MODERATOR_EMAIL
+    assert consultation.thread.posts.filter(is_question=True).count() == 1
     for email, _ in DEMO_LOGINS:
         assert email in second
     # The seed goes through the services, so their side effects ran too: approved applicants were told.

@@ -1,10 +1,12 @@
+import smtplib
 from datetime import timedelta
 
 import pytest
+from django.core.mail.backends import locmem
 from django.utils import timezone
 
 from community.models import AuditRecord
-from mailer import inbound
+from mailer import inbound, notices
 from mailer.models import MailPreference
 from tests.conftest import login
 from tests.mailer.inbound_mail import reply_eml
@@ -199,6 +201,42 @@ def test_write_summary_mails_participants_once(moderator, member_factory, mailou
         [poster.email, watcher.email, moderator.email])
     assert "ending ritual" in mails[0].body
     assert "<strong>Groups</strong>" in mails[0].alternatives[0][0]
+
+
+class RefusesSecondMessage(locmem.EmailBackend):
+    """A mail server that drops the connection after the first message of a run."""
+
+    sent = 0
+
+    def send_messages(self, messages):
+        if RefusesSecondMessage.sent >= 1:
+            raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+        RefusesSecondMessage.sent += len(messages)
+        return super().send_messages(messages)
+
+
+def test_send_econsultation_summary_retry_sends_to_the_rest_only(moderator, member_factory, mailoutbox, settings):
+    econsultation = make_econsultation(moderator, EConsultation.CLOSED)
+    posters = [member_factory(), member_factory()]
+    for author in posters:
+        Post.objects.create(thread=econsultation.thread, author=author, body="Thanks", html="<p>Thanks</p>",
+                            message_id=f"<{author.pk}@test>")
+    EConsultation.objects.filter(pk=econsultation.pk).update(
+        summary="Done.", summary_html="<p>Done.</p>", summarised_at=timezone.now(), summarised_by=moderator)
+    mailoutbox.clear()
+    settings.EMAIL_BACKEND = f"{__name__}.RefusesSecondMessage"
+    RefusesSecondMessage.sent = 0
+
+    with pytest.raises(smtplib.SMTPServerDisconnected):
+        notices.send_econsultation_summary(econsultation.id)
+    assert len(_summary_mail(mailoutbox)) == 1
+
+    RefusesSecondMessage.sent = -10  # the server is back
+    notices.send_econsultation_summary(econsultation.id)
+    notices.send_econsultation_summary(econsultation.id)
+
+    recipients = sorted(address for message in _summary_mail(mailoutbox) for address in message.to)
+    assert recipients == sorted([*(member.email for member in posters), moderator.email])
 
 
 def test_write_summary_refused_before_the_live_window_closes(moderator):

@@ -14,7 +14,7 @@ from django.utils import timezone
 from community.models import EligibilityBasis, Member, Organization, User
 from community.services import approve_application, submit_application
 from mailer.models import MailPreference
-from threads.models import Category, EConsultation, Webinar
+from threads.models import Category, EConsultation, Presenter, Webinar
 from threads.services import create_reply, create_thread
 
 DEMO_PASSWORD = "healtalk-demo-2026"
@@ -181,7 +181,18 @@ def seed():
             "Rafael Ortiz, group facilitator, Cascade Center for Survivors of Torture"
         ),
         starts_at=webinar_start,
+        ends_at=webinar_start + timedelta(minutes=90),
+        registration_url="https://healtorture.example.org/webinars/group-work",
+        tags=["group work", "interpreters", "psychological", "social"],
     )
+    Presenter.objects.bulk_create([
+        Presenter(webinar=webinar, position=0, name="Dr. Lena Marsh", role="Clinical psychologist",
+                  organization="Prairie Healing Program",
+                  bio="Runs the program's therapy groups for survivors and trains new group facilitators."),
+        Presenter(webinar=webinar, position=1, name="Rafael Ortiz", role="Group facilitator",
+                  organization="Cascade Center for Survivors of Torture",
+                  bio="Facilitates multilingual support groups with interpreters."),
+    ])
     consultation = create_thread(
         author=moderator, category=group_work, title="E-consultation: Group Work with Survivors of Torture",
         body=(
@@ -189,16 +200,18 @@ def seed():
             "questions for Dr. Marsh and Rafael here, and they will answer during the live window this week."
         ),
     )
-    EConsultation.objects.create(
-        webinar=webinar, thread=consultation, live_starts_at=webinar_start + timedelta(hours=1),
-        live_ends_at=webinar_start + timedelta(days=7),
+    econsultation = EConsultation.objects.create(
+        webinar=webinar, thread=consultation, questions_open_at=webinar_start,
+        live_starts_at=webinar_start + timedelta(hours=1), live_ends_at=webinar_start + timedelta(days=7),
     )
+    econsultation.hosts.add(moderator)
     question = create_reply(
         author=amara, parent=consultation.posts.get(),
         body=(
             "When a group shares no common language and every session runs through two interpreters, how do "
             "you keep the pace from slowing down so much that people lose interest?"
         ),
+        is_question=True,
     )
     create_reply(
         author=tomas, parent=question,
