@@ -14,6 +14,7 @@ from community.models import Member
 from mailer import outbound, tasks
 from mailer.models import MailPreference, OutboundMessage
 from mailer.tokens import parse_reply_address, read_unsubscribe_token
+from threads.mentions import handle_for
 from threads.services import create_reply
 
 LOCMEM = "django.core.mail.backends.locmem.EmailBackend"
@@ -199,3 +200,15 @@ def test_deliver_outbound_task_gives_up_after_max_retries(unsent, settings, mail
 
     assert mailoutbox == []
 
+
+
+def test_deliver_outbound_mention_links_point_at_the_site(member, list_members, thread, reply_factory, mailoutbox):
+    mentioned = list_members["each_too"]
+    reply_factory(author=list_members["each"], parent=thread.posts.get(),
+                  body=f"Ask @{handle_for(mentioned.full_name)} about groups.")
+    [message] = [m for m in mailoutbox if m.to == [member.email] and "about groups" in m.body]
+
+    html = parsed(message).get_body(("html",)).get_content()
+
+    assert f'href="http://testserver/members/{mentioned.id}/"' in html
+    assert 'href="/members/' not in html
