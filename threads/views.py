@@ -1,3 +1,4 @@
+from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 
 from community.access import can_post
@@ -27,11 +28,16 @@ def home(request):
     })
 
 
+THREADS_PER_PAGE = 30
+
+
 def category(request, slug):
     category = get_readable_category(request.user, slug)
+    page = Paginator(category_threads(category, request.member), THREADS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "threads/category.html", {
         "category": category,
-        "threads": category_threads(category, request.member),
+        "threads": page.object_list,
+        "page": page,
         "can_start": can_post(request.user, category),
         "subscription": category_subscription_level(request.member, category),
     })

@@ -193,3 +193,19 @@ def test_thread_page_query_count_is_constant(
         response = member_client.get(thread.get_absolute_url())
 
     assert response.content.decode().count('<article class="post') == len(posts) == count
+
+
+@pytest.mark.parametrize("count", [1, 40])
+def test_category_page_is_paginated_in_constant_queries(member_client, category, thread_factory, count,
+                                                        django_assert_num_queries):
+    for n in range(count):
+        thread_factory(title=f"Thread {n}")
+    member_client.get(category.get_absolute_url())
+
+    # user, member, category, watch/mute choice, the number of threads, the page of threads with unread counts
+    with django_assert_num_queries(6):
+        page = member_client.get(category.get_absolute_url()).content.decode()
+
+    assert page.count("data-thread-id=") == min(count, 30)
+    assert ("Next page" in page) == (count > 30)
+
