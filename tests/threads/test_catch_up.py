@@ -8,7 +8,7 @@ from channels.db import database_sync_to_async
 from django.db import transaction
 from django.utils import timezone
 
-from tests.threads.test_live import communicator_for, reply, session_cookie
+from tests.threads.test_live import communicator_for, reply
 from threads import live
 from threads.models import LiveEvent
 
@@ -16,21 +16,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("own_channel_prefix", "close_worker_thread_connections"),
 ]
-
-
-@pytest.fixture
-def member_cookie(member):
-    return session_cookie(member)
-
-
-@pytest.fixture
-def replier(member_factory):
-    return member_factory(full_name="Rae Replier")
-
-
-@pytest.fixture
-def opening_post(thread):
-    return thread.posts.get()
 
 
 @database_sync_to_async

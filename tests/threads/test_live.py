@@ -37,21 +37,6 @@ def communicator_for(thread, cookie=None, after=None):
     return WebsocketCommunicator(application, f"/ws/threads/{thread.id}/{query}", headers=headers)
 
 
-@pytest.fixture
-def member_cookie(member):
-    return session_cookie(member)
-
-
-@pytest.fixture
-def replier(member_factory):
-    return member_factory(full_name="Rae Replier")
-
-
-@pytest.fixture
-def opening_post(thread):
-    return thread.posts.get()
-
-
 @database_sync_to_async
 def reply(author, parent, body):
     return create_reply(author=author, parent=parent, body=body)

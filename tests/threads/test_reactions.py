@@ -2,7 +2,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from tests.conftest import login
-from tests.threads.test_live import communicator_for, session_cookie
+from tests.threads.test_live import communicator_for
 from threads.models import LiveEvent, Post, Reaction
 from threads.reading import ReactionNotAllowed, toggle_helpful
 from threads.services import create_reply
@@ -11,11 +11,6 @@ from threads.services import create_reply
 @pytest.fixture
 def opening(thread):
     return thread.posts.get()
-
-
-@pytest.fixture
-def member_cookie(member):
-    return session_cookie(member)
 
 
 @pytest.fixture
