@@ -132,8 +132,9 @@ def test_category_page_shows_new_counts_in_constant_queries(reader_client, threa
                                                             django_assert_num_queries, count):
     threads_with_news(count)
 
-    # user, member, category, threads with their new counts, the member's choice for the category
-    with django_assert_num_queries(5):
+    # user, member, category, the number of threads (pagination), the page of threads with their new counts,
+    # the member's choice for the category
+    with django_assert_num_queries(6):
         page = reader_client.get(category.get_absolute_url()).content.decode()
 
     assert page.count(">1 new</a>") == count
