@@ -41,27 +41,24 @@ def _lock_thread(thread_id: int) -> Thread:
 
 
 @transaction.atomic
+def _set_thread_flag(thread: Thread, moderator: Member, flag: str, value: bool, reason: str) -> Thread:
+    """Pin/unpin or lock/unlock: audited only when it changes something."""
+    _require_moderator(moderator)
+    thread = _lock_thread(thread.id)
+    if getattr(thread, flag) != value:
+        Thread.objects.filter(pk=thread.pk).update(**{flag: value})
+        setattr(thread, flag, value)
+        action = f"thread_{'' if value else 'un'}{flag}"
+        _audit(moderator, action, thread.author_id, _thread_target(thread), reason)
+    return thread
+
+
 def set_pinned(thread: Thread, moderator: Member, pinned: bool, reason: str = "") -> Thread:
-    _require_moderator(moderator)
-    thread = _lock_thread(thread.id)
-    if thread.pinned != pinned:
-        Thread.objects.filter(pk=thread.pk).update(pinned=pinned)
-        thread.pinned = pinned
-        _audit(moderator, "thread_pinned" if pinned else "thread_unpinned", thread.author_id,
-               _thread_target(thread), reason)
-    return thread
+    return _set_thread_flag(thread, moderator, "pinned", pinned, reason)
 
 
-@transaction.atomic
 def set_locked(thread: Thread, moderator: Member, locked: bool, reason: str = "") -> Thread:
-    _require_moderator(moderator)
-    thread = _lock_thread(thread.id)
-    if thread.locked != locked:
-        Thread.objects.filter(pk=thread.pk).update(locked=locked)
-        thread.locked = locked
-        _audit(moderator, "thread_locked" if locked else "thread_unlocked", thread.author_id,
-               _thread_target(thread), reason)
-    return thread
+    return _set_thread_flag(thread, moderator, "locked", locked, reason)
 
 
 @transaction.atomic
