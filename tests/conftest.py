@@ -138,6 +138,11 @@ def category(db):
 
 
 @pytest.fixture
+def other_category(db):
+    return Category.objects.create(name="Program management")
+
+
+@pytest.fixture
 def thread_factory(category, member, django_capture_on_commit_callbacks):
     def make(*, author=None, title="Group work with new arrivals", body="How do you start a group?", cat=None):
         with django_capture_on_commit_callbacks(execute=True):
@@ -152,6 +157,11 @@ def thread(thread_factory):
 
 
 @pytest.fixture
+def opening_post(thread):
+    return thread.posts.get()
+
+
+@pytest.fixture
 def reply_factory(django_capture_on_commit_callbacks):
     def make(*, author, parent, body="A reply."):
         with django_capture_on_commit_callbacks(execute=True):
@@ -163,6 +173,16 @@ def reply_factory(django_capture_on_commit_callbacks):
 def login(client, member):
     client.force_login(member.user)
     return client
+
+
+@pytest.fixture
+def member_client(client, member):
+    return login(client, member)
+
+
+@pytest.fixture
+def moderator_client(client, moderator):
+    return login(client, moderator)
 
 
 @pytest.fixture

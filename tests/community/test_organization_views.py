@@ -23,11 +23,6 @@ def organization_form(**changes):
     return {name: value for name, value in form.items() if value is not None}
 
 
-@pytest.fixture
-def moderator_client(client, moderator):
-    return login(client, moderator)
-
-
 def test_organization_pages_forbidden_to_members(client, member, organization):
     login(client, member)
 

@@ -13,8 +13,3 @@ def member_cookie(member):
 @pytest.fixture
 def replier(member_factory):
     return member_factory(full_name="Rae Replier")
-
-
-@pytest.fixture
-def opening_post(thread):
-    return thread.posts.get()

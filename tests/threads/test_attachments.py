@@ -31,11 +31,6 @@ def post(thread):
     return thread.posts.get()
 
 
-@pytest.fixture
-def member_client(client, member):
-    return login(client, member)
-
-
 def _reply(client, post, *files, body="Slides from today"):
     return client.post(f"/posts/{post.id}/reply/", {"body": body, "attachments": list(files)})
 

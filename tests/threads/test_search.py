@@ -1,17 +1,10 @@
 from datetime import timedelta
 
-import pytest
 from django.db import connection
 from django.utils import timezone
 
-from tests.conftest import login
 from threads.models import Category, EConsultation, Post, Webinar
 from threads.search import Filters, safe_snippet, search_posts
-
-
-@pytest.fixture
-def member_client(client, member):
-    return login(client, member)
 
 
 def _found(user, text, **filters):

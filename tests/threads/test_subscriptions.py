@@ -7,7 +7,7 @@ from mailer import outbound, selectors
 from mailer.digests import send_due_digests
 from mailer.models import MailPreference, OutboundMessage
 from tests.conftest import login
-from threads.models import Category, Post, Subscription
+from threads.models import Post, Subscription
 from threads.moderation import hide_post
 from threads.reading import set_subscription
 from threads.services import create_reply
@@ -16,21 +16,11 @@ Mode = MailPreference.Mode
 WATCH, MUTE = Subscription.Level.WATCH, Subscription.Level.MUTE
 
 
-@pytest.fixture
-def other_category(db):
-    return Category.objects.create(name="Program management")
-
-
-@pytest.fixture
-def opening(thread):
-    return thread.posts.get()
-
-
 def recipients(mailoutbox):
     return sorted(address for message in mailoutbox for address in message.to)
 
 
-def test_each_message_recipient_ids_follow_watch_and_mute(member_factory, thread, opening, other_category):
+def test_each_message_recipient_ids_follow_watch_and_mute(member_factory, thread, opening_post, other_category):
     each, each_muting_thread, each_muting_category = (member_factory(mail_mode=Mode.EACH) for _ in range(3))
     daily, daily_watching_thread, daily_watching_category = (member_factory(mail_mode=Mode.DAILY) for _ in range(3))
     none_watching = member_factory(mail_mode=Mode.NONE)
@@ -45,23 +35,23 @@ def test_each_message_recipient_ids_follow_watch_and_mute(member_factory, thread
     set_subscription(muted_category_watched_thread, level=WATCH, thread=thread)
     set_subscription(watching_elsewhere, level=WATCH, category=other_category)
 
-    ids = set(selectors.each_message_recipient_ids(opening))
+    ids = set(selectors.each_message_recipient_ids(opening_post))
 
     assert each.id in ids and daily.id not in ids
     assert {daily_watching_thread.id, daily_watching_category.id, muted_category_watched_thread.id} <= ids
     assert not {each_muting_thread.id, each_muting_category.id, none_watching.id, watching_elsewhere.id} & ids
-    assert opening.author_id not in ids
+    assert opening_post.author_id not in ids
 
 
-def test_each_message_recipient_ids_query_count_is_constant(member_factory, opening, django_assert_num_queries):
+def test_each_message_recipient_ids_query_count_is_constant(member_factory, opening_post, django_assert_num_queries):
     for _ in range(5):
-        set_subscription(member_factory(mail_mode=Mode.DAILY), level=WATCH, thread=opening.thread)
+        set_subscription(member_factory(mail_mode=Mode.DAILY), level=WATCH, thread=opening_post.thread)
 
     with django_assert_num_queries(1):
-        assert len(selectors.each_message_recipient_ids(opening)) == 5
+        assert len(selectors.each_message_recipient_ids(opening_post)) == 5
 
 
-def test_create_reply_emails_digest_member_watching_thread(member, member_factory, thread, opening, mailoutbox,
+def test_create_reply_emails_digest_member_watching_thread(member, member_factory, thread, opening_post, mailoutbox,
                                                            django_capture_on_commit_callbacks):
     watcher = member_factory(mail_mode=Mode.DAILY)
     member_factory(mail_mode=Mode.DAILY)
@@ -69,12 +59,12 @@ def test_create_reply_emails_digest_member_watching_thread(member, member_factor
     mailoutbox.clear()
 
     with django_capture_on_commit_callbacks(execute=True):
-        create_reply(author=member, parent=opening, body="Tea first.")
+        create_reply(author=member, parent=opening_post, body="Tea first.")
 
     assert recipients(mailoutbox) == [watcher.email]
 
 
-def test_create_reply_sends_nothing_to_member_muting_category(member, member_factory, thread, opening, mailoutbox,
+def test_create_reply_sends_nothing_to_member_muting_category(member, member_factory, thread, opening_post, mailoutbox,
                                                               django_capture_on_commit_callbacks):
     muter = member_factory(mail_mode=Mode.EACH)
     each = member_factory(mail_mode=Mode.EACH)
@@ -82,14 +72,16 @@ def test_create_reply_sends_nothing_to_member_muting_category(member, member_fac
     mailoutbox.clear()
 
     with django_capture_on_commit_callbacks(execute=True):
-        create_reply(author=member, parent=opening, body="Tea first.")
+        create_reply(author=member, parent=opening_post, body="Tea first.")
 
     assert recipients(mailoutbox) == [each.email]
 
 
-def test_deliver_outbound_skips_member_who_muted_after_fan_out(member, member_factory, thread, opening, mailoutbox):
+def test_deliver_outbound_skips_member_who_muted_after_fan_out(
+    member, member_factory, thread, opening_post, mailoutbox
+):
     muter = member_factory(mail_mode=Mode.EACH)
-    reply = create_reply(author=member, parent=opening, body="Tea first.")
+    reply = create_reply(author=member, parent=opening_post, body="Tea first.")
     OutboundMessage.objects.create(post=reply, member=muter)
     set_subscription(muter, level=MUTE, thread=thread)
     mailoutbox.clear()
@@ -100,9 +92,9 @@ def test_deliver_outbound_skips_member_who_muted_after_fan_out(member, member_fa
     assert OutboundMessage.objects.get(post=reply, member=muter).status == OutboundMessage.Status.SKIPPED
 
 
-def test_deliver_outbound_skips_post_hidden_after_fan_out(member, member_factory, moderator, opening, mailoutbox):
+def test_deliver_outbound_skips_post_hidden_after_fan_out(member, member_factory, moderator, opening_post, mailoutbox):
     reader = member_factory(mail_mode=Mode.EACH)
-    reply = create_reply(author=member, parent=opening, body="Something to review.")
+    reply = create_reply(author=member, parent=opening_post, body="Something to review.")
     row = OutboundMessage.objects.create(post=reply, member=reader)
     hide_post(reply, moderator, "Names a client.")
     mailoutbox.clear()

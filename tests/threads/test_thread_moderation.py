@@ -6,7 +6,7 @@ from django.utils import timezone
 from community.models import AuditRecord
 from mailer.models import MailPreference
 from tests.conftest import login
-from threads.models import Category, LiveEvent, Post, Thread
+from threads.models import LiveEvent, Post, Thread
 from threads.moderation import (
     ThreadModerationError,
     hide_post,
@@ -21,34 +21,19 @@ from threads.services import create_reply
 
 
 @pytest.fixture
-def other_category(db):
-    return Category.objects.create(name="Program management")
-
-
-@pytest.fixture
-def opening(thread):
-    return thread.posts.get()
-
-
-@pytest.fixture
-def moderator_client(client, moderator):
-    return login(client, moderator)
-
-
-@pytest.fixture
-def tree(thread, opening, member_factory):
-    """opening ─┬─ a ─┬─ a1 ── a1x
+def tree(thread, opening_post, member_factory):
+    """opening_post ─┬─ a ─┬─ a1 ── a1x
                 │     └─ a2
                 └─ b"""
     alice, bob = member_factory(full_name="Alice"), member_factory(full_name="Bob")
-    posts = {"opening": opening}
-    posts["a"] = create_reply(author=alice, parent=opening, body="A")
+    posts = {"opening_post": opening_post}
+    posts["a"] = create_reply(author=alice, parent=opening_post, body="A")
     posts["a1"] = create_reply(author=bob, parent=posts["a"], body="A1")
     posts["a1x"] = create_reply(author=alice, parent=posts["a1"], body="A1x")
     posts["a2"] = create_reply(author=bob, parent=posts["a"], body="A2")
-    posts["b"] = create_reply(author=bob, parent=opening, body="B")
+    posts["b"] = create_reply(author=bob, parent=opening_post, body="B")
     for minutes, name in enumerate(["a", "a1", "a1x", "a2", "b"], start=1):
-        Post.objects.filter(pk=posts[name].pk).update(created_at=opening.created_at + timedelta(minutes=minutes))
+        Post.objects.filter(pk=posts[name].pk).update(created_at=opening_post.created_at + timedelta(minutes=minutes))
         posts[name].refresh_from_db()
     return posts
 
@@ -71,9 +56,9 @@ def test_set_pinned_and_locked_audited_once(thread, moderator):
     assert AuditRecord.objects.filter(action__in=["thread_locked", "thread_unlocked"]).count() == 2
 
 
-def test_thread_moderation_refused_to_member(thread, member, opening):
+def test_thread_moderation_refused_to_member(thread, member, opening_post):
     for action in (lambda: set_pinned(thread, member, True), lambda: set_locked(thread, member, True),
-                   lambda: hide_post(opening, member, "No.")):
+                   lambda: hide_post(opening_post, member, "No.")):
         with pytest.raises(ThreadModerationError):
             action()
     assert not AuditRecord.objects.exists()
@@ -121,14 +106,14 @@ def test_hide_post_requires_reason(tree, moderator):
         hide_post(tree["a"], moderator, "  ")
 
 
-def test_hidden_reply_is_not_emailed(member, member_factory, moderator, opening, mailoutbox,
+def test_hidden_reply_is_not_emailed(member, member_factory, moderator, opening_post, mailoutbox,
                                      django_capture_on_commit_callbacks):
     member_factory(mail_mode=MailPreference.Mode.EACH)
     mailoutbox.clear()
 
     # Hidden before the fan-out task delivers: the moderator acts in the same moment the post is published.
     with django_capture_on_commit_callbacks(execute=True):
-        reply = create_reply(author=member, parent=opening, body="Too much detail.")
+        reply = create_reply(author=member, parent=opening_post, body="Too much detail.")
         hide_post(reply, moderator, "Too much detail about a client.")
 
     assert mailoutbox == []
@@ -154,7 +139,7 @@ def test_split_subtree_moves_reply_and_descendants_to_new_thread(thread, tree, m
 
 def test_split_subtree_refuses_opening_post(tree, moderator, category):
     with pytest.raises(ThreadModerationError):
-        split_subtree(tree["opening"], moderator, title="All of it", category=category)
+        split_subtree(tree["opening_post"], moderator, title="All of it", category=category)
 
 
 def test_merge_subtree_moves_replies_under_post_of_other_thread(thread, tree, moderator, thread_factory):

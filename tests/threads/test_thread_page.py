@@ -2,15 +2,9 @@ import re
 
 import pytest
 
-from tests.conftest import login
 from threads import posts as thread_posts
 from threads.models import Post
 from threads.services import new_message_id
-
-
-@pytest.fixture
-def member_client(client, member):
-    return login(client, member)
 
 
 def _grow_tree(thread, authors, count):

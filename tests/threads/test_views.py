@@ -1,14 +1,8 @@
 import pytest
 
 from community.models import Member
-from tests.conftest import login
 from threads.models import Category, Post, Thread
 from threads.services import create_reply
-
-
-@pytest.fixture
-def member_client(client, member):
-    return login(client, member)
 
 
 @pytest.fixture

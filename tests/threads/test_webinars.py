@@ -18,11 +18,6 @@ def _media_in_tmp(settings, tmp_path):
 
 
 @pytest.fixture
-def member_client(client, member):
-    return login(client, member)
-
-
-@pytest.fixture
 def webinar(db):
     webinar = make_webinar(
         title="Complex Care", tags=["trauma story", "biomedical", "psychological", "social", "spiritual"],
