@@ -76,6 +76,9 @@ class Member(models.Model):
         SUSPENDED = "suspended", "Suspended"
         LAPSED = "lapsed", "Lapsed (re-verification due)"
         DEPARTED = "departed", "Left the community"
+        # An author of imported list mail who has no account here yet (mailer.list_import): their posts keep
+        # their name until someone verifies that address and claims them. Never a member, never signs in.
+        PLACEHOLDER = "placeholder", "Imported author (no account)"
 
     class Role(models.TextChoices):
         MEMBER = "member", "Member"
@@ -96,6 +99,13 @@ class Member(models.Model):
     reverification_reminders_sent = models.PositiveSmallIntegerField(default=0)
     last_reminder_at = models.DateTimeField(null=True, blank=True)
     departed_at = models.DateTimeField(null=True, blank=True)
+    # IANA name, e.g. America/Chicago; empty means the site's TIME_ZONE. Digests arrive in the member's morning.
+    time_zone = models.CharField(max_length=64, blank=True)
+    # Google Groups' "moderate" posting permission: a moderator approves each post before anyone sees it.
+    posts_held = models.BooleanField(
+        "hold posts for approval", default=False,
+        help_text="Each post by this member waits for a moderator before anyone else sees it or gets it by email.",
+    )
     # Profile, visible to members only; each part can be hidden by the member.
     bio = models.TextField(blank=True, max_length=2000)
     areas_of_practice = models.CharField(max_length=300, blank=True)

@@ -44,6 +44,9 @@ class Thread(models.Model):
     post_count = models.PositiveIntegerField(default=0)
     locked = models.BooleanField(default=False)
     pinned = models.BooleanField(default=False)
+    # The opening post waits for a moderator (threads.moderation): the thread is listed only to moderators and
+    # its author until it is approved.
+    held_at = models.DateTimeField(null=True, blank=True)
     search_vector = models.GeneratedField(
         expression=SearchVector("title", config="english", weight="A"),
         output_field=SearchVectorField(), db_persist=True,
@@ -85,6 +88,9 @@ class Post(models.Model):
     # Hidden by a moderator pending review: readable by moderators and the author only.
     hidden_at = models.DateTimeField(null=True, blank=True)
     hidden_reason = models.TextField(blank=True)
+    # Held for a moderator's approval before it was ever published: hidden_at is set too (so every reader treats
+    # it as hidden), and approval publishes it (live, list mail) as if it had just been posted.
+    held_at = models.DateTimeField(null=True, blank=True)
     # E-consultation questions: submitted in advance or during the live window, highlighted and answered
     # by hosts.
     is_question = models.BooleanField(default=False)
@@ -229,11 +235,16 @@ class ThreadRead(models.Model):
 
 
 class Subscription(models.Model):
-    """A member watching or muting a thread or a whole category."""
+    """A member's own delivery choice for one thread or a whole category, overriding their mail settings:
+    watching (every message), a daily or weekly digest, only threads they take part in (categories only), or
+    muted (no email)."""
 
     class Level(models.TextChoices):
-        WATCH = "watch", "Watching"
-        MUTE = "mute", "Muted"
+        WATCH = "watch", "Every message"
+        DAILY = "daily", "Daily digest"
+        WEEKLY = "weekly", "Weekly digest"
+        MINE = "mine", "Only threads I take part in"
+        MUTE = "mute", "No email"
 
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="subscriptions")
     thread = models.ForeignKey(Thread, null=True, blank=True, on_delete=models.CASCADE, related_name="subscriptions")
@@ -250,6 +261,10 @@ class Subscription(models.Model):
                 | models.Q(thread__isnull=True, category__isnull=False),
                 name="subscription_thread_xor_category",
             ),
+            # In a single thread "only threads I take part in" means nothing more than watching or muting it.
+            models.CheckConstraint(
+                condition=~models.Q(thread__isnull=False, level="mine"), name="subscription_mine_is_for_categories",
+            ),
             models.UniqueConstraint(fields=["member", "thread"], name="one_subscription_per_thread"),
             models.UniqueConstraint(fields=["member", "category"], name="one_subscription_per_category"),
         ]
@@ -257,6 +272,19 @@ class Subscription(models.Model):
     def __str__(self):
         target = f"thread {self.thread_id}" if self.thread_id else f"category {self.category_id}"
         return f"Member {self.member_id}: {self.level} {target}"
+
+
+class Mention(models.Model):
+    """A post that names a member with @handle (threads.mentions): for "only my threads" delivery."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="mentions")
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="mentions")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["post", "member"], name="one_mention_per_post_member")]
+
+    def __str__(self):
+        return f"Post {self.post_id} mentions member {self.member_id}"
 
 
 class Bookmark(models.Model):
