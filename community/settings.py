@@ -41,6 +41,9 @@ LIST_DOMAIN = env("LIST_DOMAIN", "lists.healtalk.example.org")
 LIST_ADDRESS = env("LIST_ADDRESS", f"talk@{LIST_DOMAIN}")
 LIST_ID = env("LIST_ID", f"healtorture-talk.{LIST_DOMAIN}")
 REPLY_TOKEN_MAX_AGE_DAYS = int(env("REPLY_TOKEN_MAX_AGE_DAYS", "180"))
+# Mail to LIST_ADDRESS starts a thread in this category (a slug); "" = the first category members may start
+# threads in. Mail to <category slug>@LIST_DOMAIN starts one in that category.
+LIST_DEFAULT_CATEGORY = env("LIST_DEFAULT_CATEGORY", "")
 DIGEST_HOUR = int(env("DIGEST_HOUR", "7"))
 
 INSTALLED_APPS = [

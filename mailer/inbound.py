@@ -1,39 +1,68 @@
-"""Inbound mail: every message is stored first, then a task turns a member's reply into a post,
-ignores automated mail silently, or tells the sender once, in plain words, why nothing was posted."""
+"""Inbound mail: every message is stored first, then a task routes it by the address it was sent to:
+
+    reply-…@LIST_DOMAIN        a member's answer to one post (mailer.tokens), posted under it
+    LIST_ADDRESS               a new thread in the default category (settings.LIST_DEFAULT_CATEGORY)
+    <category slug>@LIST_DOMAIN  a new thread in that category
+    moderate-…@LIST_DOMAIN     a moderator's "approve" / "reject <reason>" (mailer.inbound_commands)
+    unsubscribe@LIST_DOMAIN    the List-Unsubscribe mailto, its token in the subject (mailer.inbound_commands)
+    bounces-…@LIST_DOMAIN      a bounce of list mail, handed to mailer.bounces and never answered
+    auto-replies@, postmaster@ …  dropped unread
+
+Automated mail is ignored silently; anything refused gets one polite explanation, at most once an hour per sender,
+from an address whose mail is dropped (so no two robots keep writing to each other)."""
 
 import email
 import hashlib
-import re
+from dataclasses import dataclass
 from datetime import timedelta
 from email import policy
 from email.errors import MessageError
 from email.message import EmailMessage as MimeMessage
-from email.utils import getaddresses, parseaddr
+from email.utils import formataddr, getaddresses, make_msgid, parseaddr
+from enum import StrEnum
 from functools import partial
-from html.parser import HTMLParser
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
-from email_reply_parser import EmailReplyParser
 
-from community.access import member_of
-from community.models import Member
-from threads.models import Post
-from threads.services import PostingNotAllowed, create_reply
+from community.access import can_post, can_read, member_of
+from community.models import Member, User
+from threads.models import Category, Post
+from threads.services import PostingNotAllowed, create_reply, create_thread
 from threads.webinars import takes_questions_by_email
 
+from . import bounces
+from .inbound_files import Files, files_of
+from .inbound_text import is_forward, read_reply, thread_title
 from .models import InboundMessage
-from .outbound import TransientSendError
-from .tokens import InvalidToken, is_reply_address, parse_reply_address
+from .outbound import TransientSendError, absolute_url
+from .preferences import current_token_generation
+from .tokens import (
+    BOUNCE_PREFIX,
+    MODERATION_PREFIX,
+    REPLY_PREFIX,
+    InvalidToken,
+    is_bounce_address,
+    is_moderation_address,
+    is_reply_address,
+    parse_reply_address,
+)
 
 REJECTION_INTERVAL_SECONDS = 60 * 60
 _RECIPIENT_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To")
 _AUTOMATED_SENDERS = {"mailer-daemon", "postmaster"}
 _BULK_PRECEDENCE = {"bulk", "list", "junk"}
+UNSUBSCRIBE_LOCAL_PART = "unsubscribe"  # the List-Unsubscribe mailto (mailer.outbound.list_headers)
+AUTO_REPLY_LOCAL_PART = "auto-replies"
+_DROPPED_LOCAL_PARTS = {"postmaster", "mailer-daemon", "abuse"}
+_RESERVED_PREFIXES = (REPLY_PREFIX, MODERATION_PREFIX, BOUNCE_PREFIX)
 
 
 def receive_raw(raw: bytes, envelope_recipient: str = "") -> InboundMessage | None:
@@ -58,12 +87,6 @@ def receive_raw(raw: bytes, envelope_recipient: str = "") -> InboundMessage | No
     return inbound
 
 
-def _enqueue_rejection(inbound_id: int, reason: str) -> None:
-    from . import tasks
-
-    tasks.send_rejection.delay(inbound_id, reason)
-
-
 def _enqueue_processing(inbound_id: int) -> None:
     from . import tasks  # tasks imports this module
 
@@ -81,11 +104,23 @@ def _storable_text(raw: bytes, message: MimeMessage) -> str:
 
 
 class Rejection(Exception):
-    """Nothing is posted; `reason` is told to the sender, `detail` only kept for the moderators."""
+    """Nothing is done; `reason` is told to the sender, `detail` only kept for the moderators."""
 
     def __init__(self, reason: str, detail: str = ""):
         super().__init__(reason)
         self.reason, self.detail = reason, detail
+
+
+@dataclass
+class Outcome:
+    status: str
+    note: str = ""
+    post: Post | None = None
+    # A short answer to the member's own address (never to whoever sent the message): files left out of their
+    # post, an unsubscribe done, what a moderator's "approve" did.
+    notice_to: Member | None = None
+    notice_subject: str = ""
+    notice_text: str = ""
 
 
 def process_inbound(inbound_id: int) -> None:
@@ -99,18 +134,127 @@ def process_inbound(inbound_id: int) -> None:
             return
         message = email.message_from_bytes(inbound.raw.encode("utf-8"), policy=policy.default)
         inbound.processed_at = timezone.now()
-        automated = automated_reason(message)
-        if automated:
-            inbound.status, inbound.note = InboundMessage.Status.IGNORED, automated
-        else:
-            try:
-                inbound.post = _post_reply(inbound, message)
-                inbound.status = InboundMessage.Status.POSTED
-            except Rejection as rejection:
-                inbound.status = InboundMessage.Status.REJECTED
-                inbound.note = f"{rejection.reason} {rejection.detail}".strip()
-                transaction.on_commit(partial(_enqueue_rejection, inbound.id, rejection.reason))
+        try:
+            outcome = _dispatch(inbound, message)
+        except Rejection as rejection:
+            outcome = Outcome(InboundMessage.Status.REJECTED, f"{rejection.reason} {rejection.detail}".strip())
+            transaction.on_commit(partial(_enqueue_rejection, inbound.id, rejection.reason))
+        inbound.status, inbound.note, inbound.post = outcome.status, outcome.note, outcome.post
         inbound.save(update_fields=["status", "note", "post", "processed_at"])
+        if outcome.notice_to is not None:
+            transaction.on_commit(partial(_enqueue_notice, inbound.id, outcome.notice_to.id, outcome.notice_subject,
+                                          outcome.notice_text))
+
+
+# Where a message was sent
+
+
+class Kind(StrEnum):
+    BOUNCE = "bounce"
+    DROP = "drop"
+    MODERATION = "moderation"
+    REPLY = "reply"
+    UNSUBSCRIBE = "unsubscribe"
+    LIST = "list"
+    CATEGORY = "category"
+    UNKNOWN = "unknown"
+
+
+# A message sent to several of our addresses is stored once (one Message-ID), so it goes where it is most specific:
+# a member who answers with "Reply all" also writes to the list address, and their answer belongs under the post.
+_PRIORITY = list(Kind)
+
+
+@dataclass(frozen=True)
+class Route:
+    kind: Kind
+    address: str
+
+
+def auto_reply_address() -> str:
+    """The envelope sender and From of our automatic replies (rejections, confirmations). RFC 3834 wants them sent
+    with an empty envelope sender so that nothing answers them, but Django's SMTP backend always sends one; so they
+    come from an address whose mail is dropped unread: a bounce or an autoresponder's answer to one of our
+    automatic replies ends there, and no two robots keep writing to each other."""
+    return f"{AUTO_REPLY_LOCAL_PART}@{settings.LIST_DOMAIN}"
+
+
+def reserved_local_parts() -> set[str]:
+    """Local parts no category address may take (besides the reply-, moderate- and bounces- prefixes)."""
+    return {
+        UNSUBSCRIBE_LOCAL_PART, AUTO_REPLY_LOCAL_PART, *_DROPPED_LOCAL_PARTS,
+        settings.LIST_ADDRESS.partition("@")[0].lower(), parseaddr(settings.DEFAULT_FROM_EMAIL)[1].partition("@")[0],
+    }
+
+
+def category_address(category: Category) -> str | None:
+    """Where mail starts a thread in this category; None when its slug is one of our reserved local parts."""
+    local = category.slug.lower()
+    if local in reserved_local_parts() or local.startswith(_RESERVED_PREFIXES):
+        return None
+    return f"{local}@{settings.LIST_DOMAIN}"
+
+
+def address_kind(address: str) -> Kind | None:
+    """What one of our addresses is for; None for an address that is not ours."""
+    address = address.strip().lower()
+    local, _, domain = address.partition("@")
+    if address == settings.LIST_ADDRESS.lower():
+        return Kind.LIST
+    if domain != settings.LIST_DOMAIN.lower() or not local:
+        return None
+    if is_bounce_address(address):
+        return Kind.BOUNCE
+    if local in _DROPPED_LOCAL_PARTS or local == AUTO_REPLY_LOCAL_PART:
+        return Kind.DROP
+    if is_moderation_address(address):
+        return Kind.MODERATION
+    if is_reply_address(address):
+        return Kind.REPLY
+    if local == UNSUBSCRIBE_LOCAL_PART:
+        return Kind.UNSUBSCRIBE
+    if local in reserved_local_parts() or local.startswith(_RESERVED_PREFIXES):
+        return Kind.UNKNOWN
+    return Kind.CATEGORY
+
+
+def route(inbound: InboundMessage, message: MimeMessage) -> Route | None:
+    candidates = [inbound.recipient]
+    for name in _RECIPIENT_HEADERS:
+        candidates += [address for _, address in getaddresses(_header_values(message, name))]
+    routes = [Route(kind, address.strip().lower()) for address in candidates if (kind := address_kind(address))]
+    return min(routes, key=lambda found: _PRIORITY.index(found.kind), default=None)
+
+
+def _dispatch(inbound: InboundMessage, message: MimeMessage) -> Outcome:
+    from . import inbound_commands  # it imports this module
+
+    found = route(inbound, message)
+    # Before the check for automated mail: bounces are automated by nature, and never answered.
+    if found is not None and found.kind == Kind.BOUNCE:
+        event = bounces.record_bounce_message(inbound.raw.encode("utf-8"), found.address)
+        return Outcome(InboundMessage.Status.IGNORED, f"Bounce report, stored as delivery event {event.id}."
+                       if event else "Sent to a bounce address, but not a failure report about one of our members.")
+    if found is not None and found.kind == Kind.DROP:
+        return Outcome(InboundMessage.Status.IGNORED, f"Sent to {found.address}, which is never read.")
+    automated = automated_reason(message)
+    if found is not None and found.kind == Kind.UNSUBSCRIBE:
+        # Honoured even from a mail client that marks it automated: the token is what counts, and the
+        # confirmation goes only to the member's own address.
+        return inbound_commands.unsubscribe(inbound, message, automated=bool(automated))
+    if automated:
+        return Outcome(InboundMessage.Status.IGNORED, automated)
+    if found is None or found.kind == Kind.UNKNOWN:
+        raise Rejection(
+            "It was not sent to one of our addresses. To answer a discussion by email, use Reply on a message "
+            f"you received from {settings.LIST_NAME}; to start a new discussion, write to {settings.LIST_ADDRESS}.",
+            f"Recipients: {inbound.recipient or '-'}, {_header(message, 'To')}",
+        )
+    if found.kind == Kind.MODERATION:
+        return inbound_commands.moderate(inbound, message, found.address)
+    if found.kind == Kind.REPLY:
+        return _post_reply(inbound, message, found.address)
+    return _start_thread(inbound, message, found)
 
 
 def automated_reason(message: MimeMessage) -> str:
@@ -130,6 +274,8 @@ def automated_reason(message: MimeMessage) -> str:
         return "Automatic reply (X-Autoreply)."
     if settings.LIST_ID.lower() in _header(message, "List-Id").lower() or sender == settings.LIST_ADDRESS.lower():
         return "Our own list mail came back."
+    if sender.partition("@")[2] == settings.LIST_DOMAIN.lower():
+        return f"Mail from our own domain ({sender}) is never answered."
     message_id = _header(message, "Message-ID").strip()
     if message_id.lower().endswith(f"@{settings.LIST_DOMAIN.lower()}>") and (
         Post.objects.filter(message_id=message_id).exists()
@@ -138,16 +284,12 @@ def automated_reason(message: MimeMessage) -> str:
     return ""
 
 
-def _post_reply(inbound: InboundMessage, message: MimeMessage) -> Post:
-    address = _reply_address(inbound, message)
-    if address is None:
-        raise Rejection(
-            "It was not sent to a reply address. To answer a discussion by email, use Reply on a message "
-            f"you received from {settings.LIST_NAME}; to start a new discussion, use the website.",
-            f"Recipients: {inbound.recipient or '-'}, {_header(message, 'To')}",
-        )
+# Replies and new threads
+
+
+def _post_reply(inbound: InboundMessage, message: MimeMessage, address: str) -> Outcome:
     try:
-        target = parse_reply_address(address, _token_generation)
+        target = parse_reply_address(address, current_token_generation)
     except InvalidToken as error:
         raise Rejection(
             f"{error} Please reply to a more recent message from the list, or answer on the website.",
@@ -157,49 +299,188 @@ def _post_reply(inbound: InboundMessage, message: MimeMessage) -> Post:
     parent = Post.objects.select_related("thread").filter(pk=target.post_id).first()
     if parent is None:
         raise Rejection("The message you answered is no longer on the website.", f"Post {target.post_id}")
-    if inbound.sender not in _verified_addresses(member):
+    if inbound.sender not in verified_addresses(member):
         raise Rejection(
             "It came from an address other than the one the list wrote to. Please reply from the address "
             "where you received the message, or add and confirm this address in your account settings.",
             f"Reply address of member {member.pk}",
         )
+    _require_active(member)
+    return _create_reply(member, parent, message)
+
+
+def _create_reply(member: Member, parent: Post, message: MimeMessage) -> Outcome:
+    reply = read_reply(message)
+    if not reply.text:
+        raise Rejection(
+            "Your reply was empty: once the quoted message and signature were set aside, nothing was left "
+            "to post. Please write your answer above or below the quoted message."
+        )
+    files = files_of(message, reply)
+    try:
+        post = create_reply(author=member, parent=parent, body=reply.text, source=Post.Source.EMAIL,
+                            is_question=takes_questions_by_email(parent.thread), attachments=files.accepted)
+    except PostingNotAllowed as error:
+        raise Rejection(str(error), f"Thread {parent.thread_id}") from None
+    return _posted(post, member, files)
+
+
+def _start_thread(inbound: InboundMessage, message: MimeMessage, found: Route) -> Outcome:
+    answered = _answered_post(message)
+    if answered is not None:
+        return _reply_to_list(inbound, message, answered)
+    category = _category_for(found)
+    member = _member_for_sender(inbound.sender)
+    if not can_post(member.user, category):
+        raise Rejection(
+            f"Only moderators start discussions in “{category.name}”. To answer one of its messages, use Reply "
+            f"on its email; to start a discussion elsewhere, write to {settings.LIST_ADDRESS}.",
+            f"Category {category.slug}",
+        )
+    subject = _header(message, "Subject")
+    title = thread_title(subject)
+    if not title:
+        raise Rejection(
+            "It had no subject. The subject becomes the title of the new discussion: please send it again "
+            "with a subject that says what it is about."
+        )
+    reply = read_reply(message, forwarded=is_forward(subject))
+    if not reply.text:
+        raise Rejection("It was empty: once the signature was set aside, nothing was left to post.")
+    files = files_of(message, reply)
+    try:
+        thread = create_thread(author=member, category=category, title=title, body=reply.text,
+                               source=Post.Source.EMAIL, attachments=files.accepted)
+    except PostingNotAllowed as error:
+        raise Rejection(str(error), f"Category {category.slug}") from None
+    return _posted(thread.posts.get(), member, files)
+
+
+def _answered_post(message: MimeMessage) -> Post | None:
+    """The post a message to the list address answers, by In-Reply-To, else the last of its References: "Reply
+    all" and replies to the List-Post address belong under the post, not in a new thread."""
+    suffix = f"@{settings.LIST_DOMAIN.lower()}>"
+    for name in ("In-Reply-To", "References"):
+        ids = [word for word in " ".join(_header_values(message, name)).split() if word.lower().endswith(suffix)]
+        posts = {post.message_id: post for post in Post.objects.select_related("thread").filter(message_id__in=ids)}
+        found = next((posts[message_id] for message_id in reversed(ids) if message_id in posts), None)
+        if found is not None:
+            return found
+    return None
+
+
+def _reply_to_list(inbound: InboundMessage, message: MimeMessage, parent: Post) -> Outcome:
+    member = _member_for_sender(inbound.sender)
+    if not can_read(member.user, parent):
+        raise Rejection("The message you answered is not open to you.", f"Post {parent.pk}")
+    return _create_reply(member, parent, message)
+
+
+def _posted(post: Post, member: Member, files: Files) -> Outcome:
+    outcome = Outcome(InboundMessage.Status.POSTED, post=post)
+    if files.left_out:
+        outcome.notice_to = member
+        outcome.notice_subject = f"Posted, but without some files: {post.thread.title}"[:200]
+        outcome.notice_text = render_to_string("mailer/email/files_left_out.txt", {
+            "left_out": files.left_out, "post_url": absolute_url(post.get_absolute_url()),
+        })
+        outcome.note = f"{len(files.left_out)} file(s) left out: " + " ".join(files.left_out)
+    return outcome
+
+
+def _category_for(found: Route) -> Category:
+    if found.kind == Kind.LIST:
+        category = default_category()
+        if category is None:
+            raise Rejection("There is no discussion area to post in yet. Please write to the moderators.")
+        return category
+    category = Category.objects.filter(slug__iexact=found.address.partition("@")[0]).first()
+    if category is None:
+        raise Rejection(
+            f"There is no discussion area at {found.address}. To start a discussion, write to "
+            f"{settings.LIST_ADDRESS}; the address of each category is on {absolute_url(reverse('mail_help'))}.",
+            found.address,
+        )
+    return category
+
+
+def default_category() -> Category | None:
+    """Where mail to the list address starts a thread: settings.LIST_DEFAULT_CATEGORY (a slug), else the first
+    category every member may start threads in."""
+    slug = settings.LIST_DEFAULT_CATEGORY
+    category = Category.objects.filter(slug=slug).first() if slug else None
+    return category or Category.objects.filter(moderators_only=False).first()
+
+
+def _member_for_sender(address: str) -> Member:
+    """The active member whose confirmed address this is; Rejection otherwise."""
+    user = (User.objects.filter(Q(email__iexact=address)
+                                | Q(emailaddress__email__iexact=address, emailaddress__verified=True))
+            .select_related("member").distinct().first())
+    if user is None:
+        if EmailAddress.objects.filter(email__iexact=address, verified=False).exists():
+            raise Rejection(
+                "This address is in your account but not confirmed yet. Please confirm it with the link we sent "
+                "when you added it (your account settings can send it again), then send your message again.",
+                f"Unconfirmed address {address}",
+            )
+        raise Rejection(
+            f"Discussions on {settings.LIST_NAME} are open to members only, and this address does not belong to "
+            "a member. If you are one, send from the address you sign in with, or add and confirm this one in "
+            "your account settings.",
+            f"Unknown sender {address}",
+        )
+    member = Member.objects.select_related("user").filter(user=user).first()
+    if member is None:
+        raise Rejection(f"Discussions on {settings.LIST_NAME} are open to members only.", f"User {user.pk}")
+    _require_active(member)
+    return member
+
+
+def _require_active(member: Member) -> None:
     if member_of(member.user) is None:
         raise Rejection(
-            "Replies by email are open to active members only, and your membership is not active at the "
+            "Posting by email is open to active members only, and your membership is not active at the "
             "moment. If you think this is a mistake, please write to the moderators.",
             f"Member {member.pk} is {member.status}",
         )
-    body = reply_text(message)
-    if not body:
-        raise Rejection(
-            "Your reply was empty: once the quoted message and signature were set aside, nothing was left "
-            "to post. Please write your answer above the quoted message."
-        )
-    try:
-        return create_reply(author=member, parent=parent, body=body, source=Post.Source.EMAIL,
-                            is_question=takes_questions_by_email(parent.thread))
-    except PostingNotAllowed as error:
-        raise Rejection(str(error), f"Thread {parent.thread_id}") from None
 
 
-def _reply_address(inbound: InboundMessage, message: MimeMessage) -> str | None:
-    candidates = [inbound.recipient]
-    for name in _RECIPIENT_HEADERS:
-        candidates += [address for _, address in getaddresses(_header_values(message, name))]
-    return next((address for address in candidates if is_reply_address(address)), None)
-
-
-def _token_generation(member_id: int) -> int | None:
-    row = Member.objects.filter(pk=member_id).values_list("pk", "mail_preference__token_generation").first()
-    if row is None:
-        return None
-    return row[1] or 0
-
-
-def _verified_addresses(member: Member) -> set[str]:
+def verified_addresses(member: Member) -> set[str]:
     addresses = {address.lower() for address in member.user.emailaddress_set.filter(verified=True)
                  .values_list("email", flat=True)}
     return addresses | {member.user.email.lower()}
+
+
+# Answers
+
+
+def _enqueue_rejection(inbound_id: int, reason: str) -> None:
+    from . import tasks
+
+    tasks.send_rejection.delay(inbound_id, reason)
+
+
+def _enqueue_notice(inbound_id: int, member_id: int, subject: str, text: str) -> None:
+    from . import tasks
+
+    tasks.send_inbound_notice.delay(inbound_id, member_id, subject, text)
+
+
+def _auto_reply(inbound: InboundMessage, *, to: str, subject: str, body: str) -> EmailMessage:
+    return EmailMessage(
+        subject=subject,
+        body=body,
+        from_email=formataddr((settings.LIST_NAME, auto_reply_address())),
+        to=[to],
+        headers={
+            "Message-ID": make_msgid(domain=settings.LIST_DOMAIN),
+            "Auto-Submitted": "auto-replied",
+            "X-Auto-Response-Suppress": "All",
+            "In-Reply-To": inbound.message_id,
+            "References": inbound.message_id,
+        },
+    )
 
 
 def send_rejection(inbound_id: int, reason: str) -> None:
@@ -220,19 +501,21 @@ def send_rejection(inbound_id: int, reason: str) -> None:
         "site_url": settings.SITE_URL,
     })
     try:
-        EmailMessage(
-            subject=f"Not posted: {subject}",
-            body=body,
-            to=[inbound.sender],
-            headers={
-                "Auto-Submitted": "auto-replied",
-                "In-Reply-To": inbound.message_id,
-                "References": inbound.message_id,
-            },
-        ).send()
+        _auto_reply(inbound, to=inbound.sender, subject=f"Not posted: {subject}", body=body).send()
     except Exception as error:  # noqa: BLE001  (any mail-server failure: free the slot, let the task retry)
         cache.delete(key)
         raise TransientSendError(str(error)) from error
+
+
+def send_inbound_notice(inbound_id: int, member_id: int, subject: str, text: str) -> None:
+    """What was done with a member's message, told to the member's own address."""
+    inbound = InboundMessage.objects.get(pk=inbound_id)
+    member = Member.objects.select_related("user").get(pk=member_id)
+    body = render_to_string("mailer/email/inbound_notice.txt", {
+        "text": text, "subject": inbound.subject or "(no subject)", "received_at": inbound.received_at,
+        "list_name": settings.LIST_NAME, "site_url": settings.SITE_URL,
+    })
+    _auto_reply(inbound, to=member.email, subject=subject, body=body).send()
 
 
 def requeue_stale_inbound(older_than_minutes: int = 5) -> int:
@@ -246,139 +529,6 @@ def requeue_stale_inbound(older_than_minutes: int = 5) -> int:
     for inbound_id in stale:
         _enqueue_processing(inbound_id)
     return len(stale)
-
-
-def reply_text(message: MimeMessage) -> str:
-    """The new words of a reply: text/plain preferred, HTML converted; quotes and signatures removed."""
-    part = message.get_body(preferencelist=("plain",))
-    if part is not None:
-        text = _part_text(part)
-    else:
-        part = message.get_body(preferencelist=("html",))
-        text = html_to_text(_part_text(part)) if part is not None else ""
-    text = text.replace("\r\n", "\n").replace("\xa0", " ")
-    return EmailReplyParser.parse_reply(_cut_quoted_original(text)).strip()
-
-
-def _part_text(part: MimeMessage) -> str:
-    try:
-        return part.get_content()
-    except (LookupError, ValueError):
-        # Unknown or lying charset: keep what can be read.
-        return (part.get_payload(decode=True) or b"").decode("utf-8", errors="replace")
-
-
-_ATTRIBUTION_START = re.compile(r"^\s*(On|Le|El|Am)\s", re.IGNORECASE)
-_ATTRIBUTION_END = re.compile(r"(wrote|a écrit|escribió|schrieb)\s*:\s*$", re.IGNORECASE)
-_ORIGINAL_MESSAGE = re.compile(r"^\s*-{2,}\s*(Original Message|Forwarded message)\s*-{2,}", re.IGNORECASE)
-_HEADER_FROM = re.compile(r"^\s*\*?From:\*?\s+\S")
-_HEADER_SENT = re.compile(r"^\s*\*?(Sent|Date):\*?\s+\S")
-
-
-def _cut_quoted_original(text: str) -> str:
-    """Drop everything from the first line that introduces the quoted original. The library misses
-    Outlook's unquoted 'From: / Sent:' block and attributions wrapped over two or three lines, and would
-    fold a reply that itself starts with 'On ...' into the attribution."""
-    lines = text.split("\n")
-    for index, line in enumerate(lines):
-        if _ORIGINAL_MESSAGE.match(line):
-            return "\n".join(lines[:index])
-        if _HEADER_FROM.match(line) and any(_HEADER_SENT.match(next_line) for next_line in lines[index + 1:index + 5]):
-            return "\n".join(lines[:index])
-        if _ATTRIBUTION_START.match(line):
-            for end in range(index + 1, min(index + 4, len(lines) + 1)):
-                if _ATTRIBUTION_END.search(" ".join(part.strip() for part in lines[index:end])):
-                    return "\n".join(lines[:index])
-    return text
-
-
-def html_to_text(html: str) -> str:
-    converter = _HTMLToText()
-    converter.feed(html)
-    converter.close()
-    return converter.text()
-
-
-class _HTMLToText(HTMLParser):
-    """Just enough HTML to text for a reply: paragraphs, line breaks, list items, links, and blockquotes
-    turned into '> ' lines so that the quoted original is recognised and set aside."""
-
-    _PARAGRAPH = frozenset({"p", "div", "blockquote", "table", "ul", "ol", "pre", "hr", "h1", "h2", "h3", "h4"})
-    _LINE = frozenset({"br", "tr", "li"})
-    _HIDDEN = frozenset({"head", "script", "style", "title", "template"})
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.lines: list[tuple[int, str]] = [(0, "")]  # (blockquote depth, text)
-        self.quote_depth = 0
-        self.hidden_depth = 0
-        self.preformatted = 0
-        self.link_href = ""
-        self.link_text = ""
-
-    def handle_starttag(self, tag, attrs):
-        if tag in self._HIDDEN:
-            self.hidden_depth += 1
-        elif tag in self._PARAGRAPH:
-            self._paragraph()
-        elif tag in self._LINE:
-            self._line_break()
-        if tag == "blockquote":
-            self.quote_depth += 1
-        elif tag == "pre":
-            self.preformatted += 1
-        elif tag == "li":
-            self._write("- ")
-        elif tag == "a":
-            self.link_href, self.link_text = dict(attrs).get("href") or "", ""
-
-    def handle_endtag(self, tag):
-        if tag in self._HIDDEN:
-            self.hidden_depth = max(0, self.hidden_depth - 1)
-            return
-        if tag == "blockquote":
-            self.quote_depth = max(0, self.quote_depth - 1)
-        elif tag == "pre":
-            self.preformatted = max(0, self.preformatted - 1)
-        elif tag == "a":
-            # Markdown autolink syntax, so the address stays clickable once posted.
-            if self.link_href.startswith(("http://", "https://")) and self.link_text.strip() != self.link_href:
-                self._write(f" <{self.link_href}>")
-            self.link_href = ""
-        if tag in self._PARAGRAPH:
-            self._paragraph()
-
-    def handle_data(self, data):
-        if self.hidden_depth:
-            return
-        if self.link_href:
-            self.link_text += data
-        if not self.preformatted:
-            self._write(re.sub(r"\s+", " ", data))
-            return
-        first, *rest = data.split("\n")
-        self._write(first)
-        for line in rest:
-            self._line_break()
-            self._write(line)
-
-    def _write(self, data: str) -> None:
-        depth, line = self.lines[-1]
-        if not line:
-            depth, data = self.quote_depth, data if self.preformatted else data.lstrip()
-        self.lines[-1] = (depth, line + data)
-
-    def _line_break(self) -> None:
-        self.lines.append((self.quote_depth, ""))
-
-    def _paragraph(self) -> None:
-        if self.lines[-1][1].strip():
-            self._line_break()
-        self._line_break()
-
-    def text(self) -> str:
-        out = [("> " * depth + line).rstrip() if line.strip() else "" for depth, line in self.lines]
-        return re.sub(r"\n(\s*\n){2,}", "\n\n", "\n".join(out)).strip()
 
 
 def _header(message: MimeMessage, name: str) -> str:

@@ -66,6 +66,11 @@ def send_rejection(inbound_id: int, reason: str) -> None:
     inbound.send_rejection(inbound_id, reason)
 
 
+@shared_task(acks_late=True, **RETRY_SENDING)
+def send_inbound_notice(inbound_id: int, member_id: int, subject: str, text: str) -> None:
+    inbound.send_inbound_notice(inbound_id, member_id, subject, text)
+
+
 @shared_task(acks_late=True)
 def requeue_stale_inbound() -> None:
     inbound.requeue_stale_inbound()

@@ -30,3 +30,16 @@ def reply_eml(name: str, post, member, sender: str | None = None) -> bytes:
     """A fixture as `sender` (the member by default) would send it in answer to `post`."""
     return eml(name, sender=sender or member.email, reply_address=reply_address(post, member),
                parent_message_id=post.message_id)
+
+
+def auto_replies(mailoutbox) -> list:
+    """What we answered to inbound mail: rejections and notices, both marked as automatic replies."""
+    return [message for message in mailoutbox if message.extra_headers.get("Auto-Submitted") == "auto-replied"]
+
+
+def rejections(mailoutbox) -> list:
+    return [message for message in auto_replies(mailoutbox) if message.subject.startswith("Not posted:")]
+
+
+def notices(mailoutbox) -> list:
+    return [message for message in auto_replies(mailoutbox) if not message.subject.startswith("Not posted:")]

@@ -25,16 +25,6 @@ def _anymail_settings(settings):
 
 
 @pytest.fixture
-def parent(thread):
-    return thread.posts.get()
-
-
-@pytest.fixture
-def replier(member_factory):
-    return member_factory(full_name="Rosa Alvarez")
-
-
-@pytest.fixture
 def values(parent, replier):
     """What the fixtures' placeholders stand for in this test."""
     return {"sender": replier.email, "reply_address": reply_address(parent, replier),
