@@ -45,6 +45,14 @@ REPLY_TOKEN_MAX_AGE_DAYS = int(env("REPLY_TOKEN_MAX_AGE_DAYS", "180"))
 # threads in. Mail to <category slug>@LIST_DOMAIN starts one in that category.
 LIST_DEFAULT_CATEGORY = env("LIST_DEFAULT_CATEGORY", "")
 DIGEST_HOUR = int(env("DIGEST_HOUR", "7"))
+# List mail to a member stops after this many soft bounces (mailbox full, server down) within the window with no
+# delivery in between; a hard bounce or a spam complaint stops it at once (mailer.bounces).
+SOFT_BOUNCE_LIMIT = int(env("SOFT_BOUNCE_LIMIT", "3"))
+SOFT_BOUNCE_WINDOW_DAYS = int(env("SOFT_BOUNCE_WINDOW_DAYS", "7"))
+# List mail to a member stops after this many soft bounces (mailbox full, server down) within the window with no
+# delivery in between; a hard bounce or a spam complaint stops it at once (mailer.bounces).
+SOFT_BOUNCE_LIMIT = int(env("SOFT_BOUNCE_LIMIT", "3"))
+SOFT_BOUNCE_WINDOW_DAYS = int(env("SOFT_BOUNCE_WINDOW_DAYS", "7"))
 
 INSTALLED_APPS = [
     "daphne",
@@ -94,6 +102,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "community.context_processors.membership",
+                "mailer.context_processors.mail_delivery",
+                "mailer.context_processors.mail_delivery",
             ],
         },
     },
@@ -137,6 +147,8 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "daily-digests": {"task": "mailer.tasks.send_due_digests", "schedule": 15 * 60},
     "requeue-stale-inbound": {"task": "mailer.tasks.requeue_stale_inbound", "schedule": 10 * 60},
+    "apply-stale-delivery-events": {"task": "mailer.tasks.apply_stale_delivery_events", "schedule": 10 * 60},
+    "apply-stale-delivery-events": {"task": "mailer.tasks.apply_stale_delivery_events", "schedule": 10 * 60},
     # Early morning in the US, so the reminder is waiting when moderators start their day.
     "remind-stale-applications": {
         "task": "mailer.tasks.remind_stale_applications", "schedule": crontab(hour=11, minute=0),

@@ -1,6 +1,8 @@
 """Listeners: store and enqueue, nothing more."""
 
 from anymail.signals import inbound as anymail_inbound
+from anymail.signals import tracking as anymail_tracking
+from anymail.signals import tracking as anymail_tracking
 from django.dispatch import receiver
 
 from community.events import (
@@ -14,7 +16,7 @@ from community.events import (
 )
 from threads.events import econsultation_summarised, member_mentioned, post_published
 
-from . import inbound, tasks
+from . import bounces, inbound, tasks
 
 
 @receiver(post_published)
@@ -72,3 +74,13 @@ def store_provider_inbound(sender, event, esp_name, **kwargs):
     message = event.message
     envelope_recipient = getattr(message, "envelope_recipient", None) or ""
     inbound.receive_raw(message.as_bytes(), envelope_recipient=envelope_recipient)
+
+
+@receiver(anymail_tracking)
+def store_delivery_event(sender, event, esp_name, **kwargs):
+    bounces.record_tracking_event(event, esp_name)
+
+
+@receiver(anymail_tracking)
+def store_delivery_event(sender, event, esp_name, **kwargs):
+    bounces.record_tracking_event(event, esp_name)

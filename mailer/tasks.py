@@ -4,7 +4,7 @@ from celery import shared_task
 
 from community import membership
 
-from . import digests, inbound, notices, outbound
+from . import bounces, digests, inbound, notices, outbound
 
 # A one-off email whose send failed is tried again later, never dropped.
 RETRY_SENDING = {"autoretry_for": (Exception,), "retry_backoff": 30, "retry_backoff_max": 3600, "max_retries": 8}
@@ -104,3 +104,23 @@ def send_econsultation_summary(econsultation_id: int) -> None:
 @shared_task(acks_late=True, **RETRY_SENDING)
 def send_mention_notice(post_id: int, member_id: int) -> None:
     notices.send_mention_notice(post_id, member_id)
+
+
+@shared_task(acks_late=True)
+def apply_delivery_event(delivery_event_id: int) -> None:
+    bounces.apply_delivery_event(delivery_event_id)
+
+
+@shared_task(acks_late=True)
+def apply_stale_delivery_events() -> None:
+    bounces.apply_stale_delivery_events()
+
+
+@shared_task(acks_late=True)
+def apply_delivery_event(delivery_event_id: int) -> None:
+    bounces.apply_delivery_event(delivery_event_id)
+
+
+@shared_task(acks_late=True)
+def apply_stale_delivery_events() -> None:
+    bounces.apply_stale_delivery_events()

@@ -1,4 +1,5 @@
-"""What a member does with what they read: read marks, watch/mute, bookmarks, "helpful" reactions, my threads."""
+"""What a member does with what they read: read marks, email choices per thread and category, bookmarks, "helpful"
+reactions, my threads."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -118,25 +119,47 @@ def attach_reactions_and_bookmarks(posts: list[Post], member: Member) -> None:
         post.bookmarked = post.id in bookmarked
 
 
-# Watch and mute
+# Email choices for one thread or category (watch, digests, only my threads, mute)
 
 
 def set_subscription(member: Member, *, level: str, thread: Thread | None = None,
                      category: Category | None = None) -> None:
-    """Watch or mute a thread or a category; an empty level goes back to the member's usual mail mode."""
+    """Choose how a thread or a category reaches the member by email; an empty level goes back to the member's
+    usual mail mode. Raises ValueError for a level that does not exist, or "mine" for a single thread (taking part
+    in one thread is what watching it means)."""
     target = {"thread": thread} if thread is not None else {"category": category}
     if not can_read(member.user, thread or category):
         raise PermissionError
     if not level:
         Subscription.objects.filter(member=member, **target).delete()
         return
-    if level not in Subscription.Level.values:
+    if level not in Subscription.Level.values or (thread is not None and level == Subscription.Level.MINE):
         raise ValueError(f"Unknown subscription level {level!r}")
     Subscription.objects.update_or_create(member=member, **target, defaults={"level": level})
 
 
 def category_subscription_level(member: Member, category: Category) -> str:
     return Subscription.objects.filter(member=member, category=category).values_list("level", flat=True).first() or ""
+
+
+@dataclass(frozen=True)
+class MemberSubscriptions:
+    category_levels: dict[int, str]
+    threads: list[Subscription]  # with thread and its category loaded, newest choice first
+
+
+def member_subscriptions(member: Member) -> MemberSubscriptions:
+    """Every choice the member made for a category or a single thread, in one query (the mail settings page)."""
+    categories, threads = {}, []
+    for subscription in (
+        Subscription.objects.filter(member=member).select_related("thread__category")
+        .defer("thread__search_vector").order_by("-created_at", "-id")
+    ):
+        if subscription.thread_id:
+            threads.append(subscription)
+        else:
+            categories[subscription.category_id] = subscription.level
+    return MemberSubscriptions(category_levels=categories, threads=threads)
 
 
 # Bookmarks

@@ -11,31 +11,37 @@ PAGE_SIZE = 30
 
 SUBSCRIPTION_DONE = {
     Subscription.Level.WATCH: "You will get an email for every new post in {target}.",
+    Subscription.Level.DAILY: "New posts in {target} will come in your daily digest.",
+    Subscription.Level.WEEKLY: "New posts in {target} will come in your weekly digest.",
+    Subscription.Level.MINE: "From {target} you will get, as they are posted, only posts in threads you started, "
+                             "replied to or are mentioned in.",
     Subscription.Level.MUTE: "You will get no email from {target}.",
     "": "Email from {target} follows your usual mail setting again.",
 }
 
 
-def _level(request) -> str:
+def _choose(request, target_name: str, **target) -> None:
     level = request.POST.get("level", "")
-    return level if level in SUBSCRIPTION_DONE else ""
+    try:
+        set_subscription(request.member, level=level, **target)
+    except ValueError:
+        # Only a hand-made request gets here; nothing changes.
+        messages.error(request, "Choose one of the email options offered.")
+    else:
+        messages.success(request, SUBSCRIPTION_DONE[level].format(target=target_name))
 
 
 @require_POST
 def thread_subscription(request, thread_id):
     thread = get_readable_thread(request.user, thread_id)
-    level = _level(request)
-    set_subscription(request.member, level=level, thread=thread)
-    messages.success(request, SUBSCRIPTION_DONE[level].format(target="this thread"))
+    _choose(request, "this thread", thread=thread)
     return redirect(thread)
 
 
 @require_POST
 def category_subscription(request, slug):
     category = get_readable_category(request.user, slug)
-    level = _level(request)
-    set_subscription(request.member, level=level, category=category)
-    messages.success(request, SUBSCRIPTION_DONE[level].format(target=category.name))
+    _choose(request, category.name, category=category)
     return redirect(category)
 
 

@@ -38,8 +38,10 @@ def test_each_message_recipient_ids_follow_watch_and_mute(member_factory, thread
     ids = set(selectors.each_message_recipient_ids(opening_post))
 
     assert each.id in ids and daily.id not in ids
-    assert {daily_watching_thread.id, daily_watching_category.id, muted_category_watched_thread.id} <= ids
-    assert not {each_muting_thread.id, each_muting_category.id, none_watching.id, watching_elsewhere.id} & ids
+    # A choice for the thread or its category comes before the member's mode, "no email" included.
+    assert {daily_watching_thread.id, daily_watching_category.id, muted_category_watched_thread.id,
+            none_watching.id} <= ids
+    assert not {each_muting_thread.id, each_muting_category.id, watching_elsewhere.id} & ids
     assert opening_post.author_id not in ids
 
 
@@ -135,31 +137,81 @@ def test_send_due_digests_leaves_out_watched_muted_and_hidden_posts(digest_news,
     assert "Waiting for review." not in message.body
 
 
-def test_thread_subscription_buttons_watch_then_stop(client, member, thread):
+def radio(level, checked=False):
+    return f'type="radio" name="level" value="{level}"' + (" checked" if checked else "")
+
+
+def test_thread_subscription_choices_daily_then_back_to_my_setting(client, member, thread):
     login(client, member)
 
     page = client.get(thread.get_absolute_url()).content.decode()
-    response = client.post(f"/threads/{thread.id}/subscription/", {"level": "watch"})
 
     assert f'action="/threads/{thread.id}/subscription/"' in page
+    assert "Email for this thread: <strong>as in your email settings</strong>" in page
+    for level in ["watch", "daily", "weekly", "mute"]:
+        assert radio(level) in page
+    assert radio("", checked=True) in page
+    assert radio("mine") not in page  # "only threads I take part in" means nothing for one thread
+
+    response = client.post(f"/threads/{thread.id}/subscription/", {"level": "daily"})
+
     assert response.status_code == 302
-    assert Subscription.objects.get(member=member, thread=thread).level == WATCH
+    assert Subscription.objects.get(member=member, thread=thread).level == Subscription.Level.DAILY
     page = client.get(thread.get_absolute_url()).content.decode()
-    assert 'value="watch" class="secondary" aria-pressed="true"' in page
+    assert "Email for this thread: <strong>in your daily digest</strong>" in page
+    assert radio("daily", checked=True) in page
+    assert "New posts in this thread will come in your daily digest." in page
 
     client.post(f"/threads/{thread.id}/subscription/", {"level": ""})
 
     assert not Subscription.objects.filter(member=member).exists()
 
 
+def test_thread_subscription_refuses_only_my_threads_and_unknown_levels(client, member, thread):
+    login(client, member)
+    set_subscription(member, level=WATCH, thread=thread)
+
+    for level in ["mine", "sometimes"]:
+        response = client.post(f"/threads/{thread.id}/subscription/", {"level": level}, follow=True)
+
+        assert "Choose one of the email options offered." in response.content.decode()
+        assert Subscription.objects.get(member=member, thread=thread).level == WATCH
+
+
+def test_set_subscription_only_my_threads_is_for_categories(member, thread):
+    with pytest.raises(ValueError):
+        set_subscription(member, level=Subscription.Level.MINE, thread=thread)
+
+    set_subscription(member, level=Subscription.Level.MINE, category=thread.category)
+
+    assert Subscription.objects.get(member=member).level == Subscription.Level.MINE
+
+
+def test_category_subscription_weekly_and_only_my_threads(client, member, category, thread):
+    login(client, member)
+
+    assert radio("mine") in client.get(category.get_absolute_url()).content.decode()
+
+    response = client.post(f"/c/{category.slug}/subscription/", {"level": "weekly"})
+
+    assert response["Location"] == category.get_absolute_url()
+    assert Subscription.objects.get(member=member, category=category).level == Subscription.Level.WEEKLY
+    assert "as for its category — in your weekly digest" in client.get(thread.get_absolute_url()).content.decode()
+
+    client.post(f"/c/{category.slug}/subscription/", {"level": "mine"})
+
+    page = client.get(category.get_absolute_url()).content.decode()
+    assert "Email for this category: <strong>only threads you take part in</strong>" in page
+    assert radio("mine", checked=True) in page
+
+
 def test_category_subscription_mutes_category(client, member, category, thread):
     login(client, member)
 
-    response = client.post(f"/c/{category.slug}/subscription/", {"level": "mute"})
+    client.post(f"/c/{category.slug}/subscription/", {"level": "mute"})
 
-    assert response["Location"] == category.get_absolute_url()
     assert Subscription.objects.get(member=member, category=category).level == MUTE
-    page = client.get(category.get_absolute_url()).content.decode()
-    assert 'value="mute" class="secondary" aria-pressed="true"' in page
-    assert "muted: no email from it" in page
-    assert "as for its category, which you muted" in client.get(thread.get_absolute_url()).content.decode()
+    assert radio("mute", checked=True) in client.get(category.get_absolute_url()).content.decode()
+    page = client.get(thread.get_absolute_url()).content.decode()
+    assert "as for its category — no email" in page
+    assert "Same as its category" in page
