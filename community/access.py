@@ -30,7 +30,11 @@ def require_member(user) -> Member:
 
 def can_read(user, obj=None) -> bool:
     # Every category and thread is open to every member today; per-category rules join here.
-    return member_of(user) is not None
+    member = member_of(user)
+    if member is None:
+        return False
+    # A thread or post waiting for a moderator's approval (held_at) exists only for moderators and its author.
+    return not getattr(obj, "held_at", None) or obj.author_id == member.id or member.is_moderator
 
 
 def can_post(user, target) -> bool:
@@ -39,7 +43,8 @@ def can_post(user, target) -> bool:
         return False
     thread = getattr(target, "thread", target)
     if hasattr(thread, "locked"):
-        return not thread.locked
+        # A thread waiting for a moderator's approval takes replies once it is published.
+        return not thread.locked and not getattr(thread, "held_at", None)
     # A category: "moderators only" is about starting threads there; members still reply to them.
     return not getattr(target, "moderators_only", False) or member.is_moderator
 

@@ -252,6 +252,30 @@ def remove_member(member: Member, moderator: Member, reason: str) -> Member:
 
 
 @transaction.atomic
+def _set_posts_held(member: Member, moderator: Member, held: bool, reason: str) -> Member:
+    """Google Groups' "moderate" posting permission: each post waits for a moderator (threads.services)."""
+    reason = _require_reason(reason)
+    member = _lock_manageable_member(member, moderator)
+    if member.is_moderator:
+        raise ModerationError("Moderators' posts are never held.")
+    if member.posts_held == held:
+        raise ModerationError(f"{member}'s posts are already {'held for approval' if held else 'published at once'}.")
+    member.posts_held = held
+    member.save(update_fields=["posts_held"])
+    _audit(moderator, "member_posts_held" if held else "member_posts_released", member, reason=reason)
+    return member
+
+
+def hold_posts(member: Member, moderator: Member, reason: str) -> Member:
+    return _set_posts_held(member, moderator, True, reason)
+
+
+def release_posts(member: Member, moderator: Member, reason: str) -> Member:
+    """From now on; posts already waiting stay in the held-posts queue for a moderator to decide."""
+    return _set_posts_held(member, moderator, False, reason)
+
+
+@transaction.atomic
 def change_role(member: Member, admin: Member, role: str, reason: str = "") -> Member:
     if admin is None or not admin.is_moderator or admin.role != Member.Role.ADMIN:
         raise ModerationError("Only an administrator can change roles.")

@@ -29,8 +29,10 @@ from .services import (
     approve_application,
     bulk_approve_applications,
     change_role,
+    hold_posts,
     reactivate_member,
     reject_application,
+    release_posts,
     remove_member,
     request_more_information,
     suspend_member,
@@ -200,6 +202,9 @@ MEMBER_ACTIONS = {
     "suspend": (suspend_member, "{member} is suspended: they cannot read or post until reactivated."),
     "reactivate": (reactivate_member, "{member} is a member again."),
     "remove": (remove_member, "{member} is removed: they cannot sign in. Their posts stay."),
+    "hold_posts": (hold_posts, "From now on each post by {member} waits for a moderator's approval."),
+    "release_posts": (release_posts, "From now on posts by {member} are published at once. Posts already "
+                                     "waiting stay in the held-posts queue."),
 }
 
 

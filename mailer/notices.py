@@ -22,25 +22,41 @@ from threads.webinars import participants
 
 from . import selectors
 from .models import MailPreference, SentNotice
+from .outbound import token_generation
+from .tokens import make_moderation_address
 
 
-def _message(*, to: str, subject: str, template: str, context: dict) -> EmailMultiAlternatives:
+def _message(*, to: str, subject: str, template: str, context: dict,
+             reply_to: list[str] | None = None) -> EmailMultiAlternatives:
     context = {"site_url": settings.SITE_URL, **context}
     message = EmailMultiAlternatives(
         subject=subject,
         body=render_to_string(f"{template}.txt", context),
         to=[to],
+        reply_to=reply_to,
         headers={"Message-ID": make_msgid(domain=settings.LIST_DOMAIN), "Auto-Submitted": "auto-generated"},
     )
     message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
     return message
 
 
-def _send_to_moderators(*, subject: str, template: str, context: dict) -> None:
+def _answer_address(moderator: Member, decides: tuple[str, int] | None) -> list[str] | None:
+    """The moderator's own signed address for answering "approve" or "reject <reason>" by email
+    (mailer.inbound), when the notice is about something they can decide: ("application" | "post", its id)."""
+    if decides is None:
+        return None
+    kind, object_id = decides
+    return [make_moderation_address(kind=kind, object_id=object_id, member_id=moderator.id,
+                                    generation=token_generation(moderator))]
+
+
+def _send_to_moderators(*, subject: str, template: str, context: dict,
+                        decides: tuple[str, int] | None = None) -> None:
     # One message each, so no moderator's address is shown to the others and one bounce stops no one else.
     messages = [
-        _message(to=moderator.email, subject=subject, template=template, context=context)
-        for moderator in active_moderators()
+        _message(to=moderator.email, subject=subject, template=template, context=context,
+                 reply_to=_answer_address(moderator, decides))
+        for moderator in active_moderators().select_related("mail_preference")
     ]
     if messages:
         get_connection().send_messages(messages)
@@ -87,6 +103,7 @@ def send_new_application_notice(application_id: int) -> None:
         template="mailer/email/new_application",
         context={"application": application, "evidence_label": _evidence_label(application),
                  "queue_url": _queue_url(application)},
+        decides=("application", application.id),
     )
 
 
@@ -127,6 +144,54 @@ def send_stale_applications_reminder(now=None) -> None:
         template="mailer/email/stale_applications",
         context={"applications": applications, "queue_url": _queue_url()},
     )
+
+
+# --- Held posts: a moderator approves them before anyone else sees them ------------------------------------------
+
+def _post_for_notice(post_id: int, **state) -> Post | None:
+    return (Post.objects.select_related("author__user", "author__organization", "thread__category", "parent__author")
+            .defer("search_vector", "thread__search_vector", "parent__search_vector")
+            .filter(pk=post_id, held_at__isnull=False, **state).first())
+
+
+def _held_context(post: Post) -> dict:
+    return {"post": post, "post_url": f"{settings.SITE_URL}{post.get_absolute_url()}",
+            "queue_url": f"{settings.SITE_URL}{reverse('held_posts')}#held-{post.id}"}
+
+
+def send_held_post_notice(post_id: int) -> None:
+    """Each moderator gets the post waiting for approval, and can answer it by email."""
+    post = _post_for_notice(post_id, deleted_at__isnull=True)
+    if post is None:  # decided or deleted before this ran
+        return
+    _send_to_moderators(
+        subject=f"Waiting for approval: {post.author.full_name} in “{post.thread.title}”",
+        template="mailer/email/held_post", context=_held_context(post), decides=("post", post.id),
+    )
+
+
+def send_held_post_receipt(post_id: int) -> None:
+    """The author hears that their post waits: someone who posted by email would otherwise not know."""
+    post = _post_for_notice(post_id, deleted_at__isnull=True)
+    if post is None:
+        return
+    _message(
+        to=post.author.email, subject=f"Your post in “{post.thread.title}” is waiting for a moderator",
+        template="mailer/email/held_post_receipt", context={"member": post.author, **_held_context(post)},
+    ).send()
+
+
+def send_held_post_rejection(post_id: int) -> None:
+    """The author of a held post a moderator did not publish hears why, with their text to keep."""
+    post = _post_for_notice(post_id, deleted_at__isnull=False)
+    if post is None:  # restored since: it waits for a moderator again
+        return
+    _message(
+        to=post.author.email, subject=f"Your post in “{post.thread.title}” was not published",
+        template="mailer/email/held_post_rejected",
+        context={"member": post.author, "post": post,
+                 "guidelines_url": f"{settings.SITE_URL}{reverse('guidelines')}"},
+    ).send()
 
 
 # --- Keeping membership true: the yearly confirmation and changed details -----------------------------------

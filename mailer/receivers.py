@@ -14,7 +14,13 @@ from community.events import (
     reverification_reminder_due,
     reverification_required,
 )
-from threads.events import econsultation_summarised, member_mentioned, post_published
+from threads.events import (
+    econsultation_summarised,
+    held_post_rejected,
+    member_mentioned,
+    post_held,
+    post_published,
+)
 
 from . import bounces, inbound, tasks
 
@@ -22,6 +28,17 @@ from . import bounces, inbound, tasks
 @receiver(post_published)
 def enqueue_fan_out(sender, post_id, **kwargs):
     tasks.fan_out_post.delay(post_id)
+
+
+@receiver(post_held)
+def enqueue_held_post_notices(sender, post_id, **kwargs):
+    tasks.send_held_post_notice.delay(post_id)
+    tasks.send_held_post_receipt.delay(post_id)
+
+
+@receiver(held_post_rejected)
+def enqueue_held_post_rejection(sender, post_id, **kwargs):
+    tasks.send_held_post_rejection.delay(post_id)
 
 
 @receiver(member_mentioned)

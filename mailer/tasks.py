@@ -106,6 +106,21 @@ def send_mention_notice(post_id: int, member_id: int) -> None:
     notices.send_mention_notice(post_id, member_id)
 
 
+@shared_task(acks_late=True, **RETRY_SENDING)
+def send_held_post_notice(post_id: int) -> None:
+    notices.send_held_post_notice(post_id)
+
+
+@shared_task(acks_late=True, **RETRY_SENDING)
+def send_held_post_receipt(post_id: int) -> None:
+    notices.send_held_post_receipt(post_id)
+
+
+@shared_task(acks_late=True, **RETRY_SENDING)
+def send_held_post_rejection(post_id: int) -> None:
+    notices.send_held_post_rejection(post_id)
+
+
 @shared_task(acks_late=True)
 def apply_delivery_event(delivery_event_id: int) -> None:
     bounces.apply_delivery_event(delivery_event_id)

@@ -91,6 +91,15 @@ def member(member_factory):
     return member_factory(full_name="Dana Member")
 
 
+@pytest.fixture
+def held_member(member_factory):
+    """A member whose every post waits for a moderator (Google Groups' "moderate" posting permission)."""
+    held = member_factory(full_name="Hal Held")
+    Member.objects.filter(pk=held.pk).update(posts_held=True)
+    held.posts_held = True
+    return held
+
+
 def enable_totp(user) -> str:
     """Two-step sign-in as allauth sets it up (moderator pages require it); returns the TOTP secret."""
     secret = generate_totp_secret()

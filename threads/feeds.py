@@ -152,7 +152,8 @@ class NewThreadsFeed(Feed):
         return reverse("home")
 
     def items(self, member):
-        return (Thread.objects.filter(category__in=readable_categories(member.user).values("pk"))
+        # Feed readers are not the author's own eyes: a thread waiting for a moderator is left out for everyone.
+        return (Thread.objects.filter(category__in=readable_categories(member.user).values("pk"), held_at__isnull=True)
                 .select_related("category").defer("search_vector").order_by("-created_at", "-id")[:NEWS_ITEMS])
 
     def item_title(self, thread):

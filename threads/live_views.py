@@ -16,6 +16,7 @@ from .posts import FLAT, thread_page
 from .reading import open_thread
 from .selectors import get_readable_post, get_readable_thread
 from .services import PostingNotAllowed, create_reply
+from .views import tell_if_held
 from .webinars import NotAHost, is_host
 
 # thread_page clamps the number to the last page: the room opens on the newest posts.
@@ -65,6 +66,7 @@ def post_in_room(request, thread_id):
         except PostingNotAllowed as error:
             form.add_error(None, str(error))
         else:
+            tell_if_held(request, post)
             return redirect(f"{reverse('live_room', args=[thread.id])}#post-{post.id}")
     return _render_room(request, thread, econsultation, form)
 

@@ -1,8 +1,11 @@
-"""Thread moderation: pin, lock, move, hide a post pending review, split or merge a reply subtree.
+"""Thread moderation: pin, lock, move, hide a post pending review, approve or reject a held post, split or merge a
+reply subtree.
 
 Every action is refused to anyone who cannot moderate, and writes an AuditRecord whose subject is the member
 whose thread or post was acted on.
 """
+
+from functools import partial
 
 from django.db import transaction
 from django.db.models import BigIntegerField, Case, Count, F, Max, Value, When
@@ -12,7 +15,9 @@ from community.access import can_moderate
 from community.models import AuditRecord, Member
 
 from . import live
+from .events import held_post_rejected
 from .models import Category, Post, Thread
+from .services import release_held_post
 
 
 class ThreadModerationError(Exception):
@@ -91,9 +96,49 @@ def hide_post(post: Post, moderator: Member, reason: str) -> None:
 @transaction.atomic
 def unhide_post(post: Post, moderator: Member, reason: str = "") -> None:
     _require_moderator(moderator)
-    if Post.objects.filter(pk=post.pk, hidden_at__isnull=False).update(hidden_at=None, hidden_reason=""):
+    # A held post is published by approving it, which also sends it to the list.
+    if Post.objects.filter(pk=post.pk, hidden_at__isnull=False, held_at__isnull=True).update(hidden_at=None,
+                                                                                            hidden_reason=""):
         _audit(moderator, "post_unhidden", post.author_id, _post_target(post), reason)
         live.record_and_send(post.thread_id, live.POST_RESTORED, post.id)
+
+
+def _lock_held_post(post_id: int) -> Post:
+    """The post and its thread, locked, so two moderators (or one clicking twice, or replying twice by email)
+    decide it once; refused when it no longer waits."""
+    post = (Post.objects.select_for_update(of=("self", "thread")).select_related("thread", "author")
+            .defer("search_vector", "thread__search_vector").get(pk=post_id))
+    if post.held_at is None:
+        raise ThreadModerationError("This post is not waiting for a moderator: it is already published.")
+    if post.deleted_at:
+        raise ThreadModerationError(
+            "This post is no longer waiting for a moderator: "
+            + ("its author deleted it." if post.deleted_by_id == post.author_id else "it was already rejected."))
+    return post
+
+
+@transaction.atomic
+def approve_held_post(post: Post, moderator: Member) -> Post:
+    """Publish a held post as if it had just been posted: live, to the list, to the members it names."""
+    _require_moderator(moderator)
+    post = _lock_held_post(post.pk)
+    release_held_post(post)
+    _audit(moderator, "held_post_approved", post.author_id, _post_target(post))
+    return post
+
+
+@transaction.atomic
+def reject_held_post(post: Post, moderator: Member, reason: str) -> Post:
+    """The post is deleted without ever being published, and its author is told why by email."""
+    _require_moderator(moderator)
+    if not reason.strip():
+        raise ThreadModerationError("Say why the post is not published: the author is told.")
+    post = _lock_held_post(post.pk)
+    post.deleted_at, post.deleted_by, post.hidden_reason = timezone.now(), moderator, reason.strip()
+    post.save(update_fields=["deleted_at", "deleted_by", "hidden_reason"])
+    _audit(moderator, "held_post_rejected", post.author_id, _post_target(post), reason.strip())
+    transaction.on_commit(partial(held_post_rejected.send, Post, post_id=post.id))
+    return post
 
 
 def _subtree_ids(root: Post) -> list[int]:
@@ -120,8 +165,9 @@ def _move_subtree(root: Post, thread_id: int, parent_id: int | None) -> list[int
 
 
 def _recount(*thread_ids: int) -> None:
-    """post_count and last_post_at from the posts each thread now holds."""
-    for row in (Post.objects.filter(thread_id__in=thread_ids).order_by().values("thread_id")
+    """post_count and last_post_at from the published posts each thread now holds (held ones count once
+    approved)."""
+    for row in (Post.objects.filter(thread_id__in=thread_ids, held_at__isnull=True).order_by().values("thread_id")
                 .annotate(count=Count("id"), last=Max("created_at"))):
         Thread.objects.filter(pk=row["thread_id"]).update(post_count=row["count"], last_post_at=row["last"])
 

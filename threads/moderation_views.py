@@ -9,15 +9,17 @@ from community.mfa import moderator_required
 from .models import Category
 from .moderation import (
     ThreadModerationError,
+    approve_held_post,
     hide_post,
     merge_subtree,
     move_thread,
+    reject_held_post,
     set_locked,
     set_pinned,
     split_subtree,
     unhide_post,
 )
-from .selectors import get_readable_post, get_readable_thread
+from .selectors import get_readable_post, get_readable_thread, held_posts
 
 
 class ReasonForm(forms.Form):
@@ -27,6 +29,11 @@ class ReasonForm(forms.Form):
 
 class HideForm(forms.Form):
     reason = forms.CharField(label="Why is it hidden? The author sees this.", widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class RejectHeldForm(forms.Form):
+    reason = forms.CharField(label="Why is it not published? The author is told.", max_length=2000,
+                             widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class MoveForm(ReasonForm):
@@ -121,6 +128,46 @@ def unhide(request, post_id):
     unhide_post(post, request.member, form.cleaned_data.get("reason", ""))
     messages.success(request, "The post is visible to everyone again.")
     return redirect(post)
+
+
+def _held_queue(request, status=200, **context):
+    return render(request, "threads/moderation_held_posts.html",
+                  {"posts": held_posts(), "reject_form": RejectHeldForm(), **context}, status=status)
+
+
+@moderator_required
+def held_post_queue(request):
+    return _held_queue(request)
+
+
+@require_POST
+@moderator_required
+def approve_held(request, post_id):
+    post = get_readable_post(request.user, post_id)
+    try:
+        approve_held_post(post, request.member)
+    except ThreadModerationError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"The post by {post.author.full_name} is published and sent to the list.")
+    return redirect("held_posts")
+
+
+@require_POST
+@moderator_required
+def reject_held(request, post_id):
+    post = get_readable_post(request.user, post_id)
+    form = RejectHeldForm(request.POST)
+    if not form.is_valid():
+        return _held_queue(request, status=400, reject_form=form, rejecting=post.id)
+    try:
+        reject_held_post(post, request.member, form.cleaned_data["reason"])
+    except ThreadModerationError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"The post by {post.author.full_name} was not published. They have been emailed "
+                                  "your reason.")
+    return redirect("held_posts")
 
 
 def _split_or_merge(request, post, data):

@@ -33,7 +33,7 @@ class ReasonForm(forms.Form):
 def permalink(request, post_id):
     """A post's lasting address (in emails and "Reply" redirects): the thread page that shows it."""
     post = get_readable_post(request.user, post_id)
-    return redirect(post_location(post, chosen_view(request)))
+    return redirect(post_location(post, chosen_view(request), request.user))
 
 
 def edit(request, post_id):
@@ -51,7 +51,7 @@ def edit(request, post_id):
         except PostChangeNotAllowed as error:
             form.add_error(None, str(error))
         else:
-            return redirect(post_location(post, chosen_view(request)))
+            return redirect(post_location(post, chosen_view(request), request.user))
     return render(request, "threads/post_edit.html", {"form": form, "post": post})
 
 
@@ -76,7 +76,7 @@ def delete(request, post_id):
             form.add_error(None, str(error))
         else:
             messages.success(request, "The post was deleted.")
-            return redirect(post_location(post, chosen_view(request)))
+            return redirect(post_location(post, chosen_view(request), request.user))
     return render(request, "threads/post_delete.html",
                   {"form": form, "post": post, "acting_as_moderator": acting_as_moderator})
 
@@ -94,7 +94,7 @@ def restore(request, post_id):
         messages.error(request, str(error))
     else:
         messages.success(request, "The post was restored.")
-    return redirect(post_location(post, chosen_view(request)))
+    return redirect(post_location(post, chosen_view(request), request.user))
 
 
 def download_attachment(request, attachment_id, name):

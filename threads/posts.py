@@ -4,7 +4,7 @@ edit with a visible history, soft delete and restore, quote."""
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from community.access import can_moderate, member_of
@@ -48,12 +48,13 @@ class ThreadPage:
         return self.number + 1 if self.number < self.page_count else None
 
 
-def _outline(thread_id: int) -> list[tuple[int, int | None, str]]:
-    """(id, parent id, author name) of every post in the thread, by date: enough to lay out every page."""
-    return list(
-        Post.objects.filter(thread_id=thread_id).order_by("created_at", "id")
-        .values_list("id", "parent_id", "author__full_name")
-    )
+def _outline(thread_id: int, user) -> list[tuple[int, int | None, str]]:
+    """(id, parent id, author name) of every post in the thread that `user` sees, by date: enough to lay out
+    every page. A post waiting for a moderator is there only for moderators and its author."""
+    posts = Post.objects.filter(thread_id=thread_id)
+    if not can_moderate(user):
+        posts = posts.filter(Q(held_at__isnull=True) | Q(author=member_of(user)))
+    return list(posts.order_by("created_at", "id").values_list("id", "parent_id", "author__full_name"))
 
 
 def _pages(outline, view: str) -> list[list[tuple[int, int]]]:
@@ -86,8 +87,8 @@ def _pages(outline, view: str) -> list[list[tuple[int, int]]]:
     return pages
 
 
-def page_number_of(thread_id: int, post_id: int, view: str) -> int:
-    for number, page in enumerate(_pages(_outline(thread_id), view), start=1):
+def page_number_of(thread_id: int, post_id: int, view: str, user) -> int:
+    for number, page in enumerate(_pages(_outline(thread_id, user), view), start=1):
         if any(pid == post_id for pid, _ in page):
             return number
     return 1
@@ -106,7 +107,7 @@ def _lay_out_tree(posts: list[Post], depths: list[int]) -> None:
 def thread_page(thread: Thread, view: str, number, user) -> ThreadPage:
     """One page of a thread in a fixed number of queries, whatever the number of posts; each post says what
     `user` may do to it."""
-    outline = _outline(thread.id)
+    outline = _outline(thread.id, user)
     pages = _pages(outline, view)
     try:
         number = min(max(int(number), 1), len(pages))
@@ -143,8 +144,8 @@ def chosen_view(request) -> str:
     return request.session.get("thread_view", NESTED)
 
 
-def post_location(post: Post, view: str) -> str:
-    number = page_number_of(post.thread_id, post.id, view)
+def post_location(post: Post, view: str, user) -> str:
+    number = page_number_of(post.thread_id, post.id, view, user)
     page = f"?page={number}" if number > 1 else ""
     return f"{post.thread.get_absolute_url()}{page}#post-{post.id}"
 
@@ -186,6 +187,12 @@ def _locked_post(post_id: int) -> Post:
     return Post.objects.select_for_update(of=("self",)).select_related("thread").defer("search_vector").get(pk=post_id)
 
 
+def _record_live(post: Post, kind: str) -> None:
+    # A held post exists for moderators and its author only: the thread's viewers hear of it once it is approved.
+    if not post.held_at:
+        record_and_send(post.thread_id, kind, post.id)
+
+
 def _audit(actor: Member, action: str, post: Post, reason: str = "") -> None:
     AuditRecord.objects.create(actor=actor, action=action, subject_id=post.author_id, reason=reason,
                                target=f"Post #{post.id} in thread #{post.thread_id} “{post.thread.title}”")
@@ -209,8 +216,9 @@ def edit_post(*, editor: Member, post_id: int, body: str, reason: str = "") -> P
     post.save(update_fields=["body", "html", "edited_at"])
     if editor.id != post.author_id:
         _audit(editor, "post_edited", post, reason)
-    announce_mentions(post, mentioned - before)
-    record_and_send(post.thread_id, POST_EDITED, post.id)
+    if not post.held_at:  # approval names everyone the post then mentions
+        announce_mentions(post, mentioned - before)
+    _record_live(post, POST_EDITED)
     return post
 
 
@@ -224,7 +232,7 @@ def delete_post(*, actor: Member, post_id: int, reason: str = "") -> Post:
     post.save(update_fields=["deleted_at", "deleted_by"])
     if actor.id != post.author_id:
         _audit(actor, "post_deleted", post, reason)
-    record_and_send(post.thread_id, POST_DELETED, post.id)
+    _record_live(post, POST_DELETED)
     return post
 
 
@@ -236,7 +244,7 @@ def restore_post(*, moderator: Member, post_id: int, reason: str = "") -> Post:
     post.deleted_at, post.deleted_by = None, None
     post.save(update_fields=["deleted_at", "deleted_by"])
     _audit(moderator, "post_restored", post, reason)
-    record_and_send(post.thread_id, POST_RESTORED, post.id)
+    _record_live(post, POST_RESTORED)  # a rejected held post restored waits for a moderator again
     return post
 
 

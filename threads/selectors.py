@@ -1,9 +1,9 @@
-from django.db.models import Count
+from django.db.models import Count, Prefetch, Q
 from django.http import Http404
 
 from community.access import can_read
 
-from .models import Category, EConsultation, Post, Thread
+from .models import Attachment, Category, EConsultation, Post, Thread
 from .reading import with_unread_counts
 
 
@@ -11,12 +11,20 @@ def readable_categories(user):
     if not can_read(user):
         return Category.objects.none()
     # Meta.ordering is dropped from GROUP BY queries, so the order is repeated here.
-    return Category.objects.annotate(thread_count=Count("threads")).order_by("position", "name")
+    return (Category.objects.annotate(thread_count=Count("threads", filter=Q(threads__held_at__isnull=True)))
+            .order_by("position", "name"))
+
+
+def listed_threads(threads, member=None):
+    """Threads waiting for a moderator's approval are listed to moderators and their author only."""
+    if member is not None and member.is_moderator:
+        return threads
+    return threads.filter(Q(held_at__isnull=True) | Q(author=member))
 
 
 def category_threads(category, member=None):
     return with_unread_counts(
-        category.threads.select_related("author", "category").defer("search_vector")
+        listed_threads(category.threads.all(), member).select_related("author", "category").defer("search_vector")
         .order_by("-pinned", "-last_post_at"),
         member,
     )
@@ -24,7 +32,8 @@ def category_threads(category, member=None):
 
 def recent_threads(member=None, limit=10):
     return with_unread_counts(
-        Thread.objects.select_related("author", "category").defer("search_vector").order_by("-last_post_at"),
+        listed_threads(Thread.objects.all(), member).select_related("author", "category").defer("search_vector")
+        .order_by("-last_post_at"),
         member,
     )[:limit]
 
@@ -62,6 +71,21 @@ def posts_for_display(post_ids) -> dict[int, Post]:
         .prefetch_related("attachments")
     )
     return posts.in_bulk(post_ids)
+
+
+def held_posts():
+    """Posts waiting for a moderator's approval, oldest first, with what the queue shows of each."""
+    return (
+        Post.objects.filter(held_at__isnull=False, deleted_at__isnull=True)
+        .select_related("author__organization", "thread__category", "parent__author")
+        .defer("search_vector", "thread__search_vector", "parent__search_vector", "parent__body", "parent__html")
+        .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("id")))
+        .order_by("held_at", "id")
+    )
+
+
+def held_post_count() -> int:
+    return Post.objects.filter(held_at__isnull=False, deleted_at__isnull=True).count()
 
 
 def upcoming_econsultations():

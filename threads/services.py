@@ -4,12 +4,13 @@ from functools import partial
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
 from community.access import can_post
 from community.models import Member
 
 from .attachments import save_attachments
-from .events import post_published
+from .events import post_held, post_published
 from .live import broadcast_thread_activity, record_post_created
 from .mentions import announce_mentions, render_post
 from .models import Category, Post, Thread
@@ -30,19 +31,69 @@ def _publish(post: Post, mentioned: set[int]) -> None:
     transaction.on_commit(partial(post_published.send, Post, post_id=post.id))
 
 
+# --- Held posts: a moderator approves them before anyone else sees them -----------------------------------------
+
+HELD_MEMBER_REASON = "A moderator approves each post by this member before it is published."
+
+
+def hold_reason(author: Member) -> str:
+    """Why a new post by `author` waits for a moderator instead of being published, in words the author and the
+    moderators read; "" to publish it at once. Every path (web, live room, email) creates posts here, so a reason
+    added here holds them all. Moderators' posts are never held."""
+    if author.posts_held and not author.is_moderator:
+        return HELD_MEMBER_REASON
+    return ""
+
+
+def _hold_fields(reason: str) -> dict:
+    """A held post is hidden too, so every reader that leaves out hidden posts (search, digests, list mail, quotes,
+    reactions) leaves it out."""
+    if not reason:
+        return {}
+    now = timezone.now()
+    return {"held_at": now, "hidden_at": now, "hidden_reason": reason}
+
+
+def _announce_held(post: Post) -> None:
+    transaction.on_commit(partial(post_held.send, Post, post_id=post.id))
+
+
+def release_held_post(post: Post) -> Post:
+    """Publish a held post exactly as if it had just been posted: dated now (so read marks and digests treat it as
+    news), counted in its thread, sent live, to the list and to the members it names. The caller holds the post's
+    row lock and has checked it is still held (threads.moderation.approve_held_post)."""
+    now = timezone.now()
+    post.html, mentioned = render_post(post.body)
+    post.held_at = post.hidden_at = None
+    post.hidden_reason, post.created_at = "", now
+    post.save(update_fields=["html", "held_at", "hidden_at", "hidden_reason", "created_at"])
+    thread_changes = {"last_post_at": now, "post_count": F("post_count") + 1}
+    if post.thread.held_at:  # its opening post: the thread itself is new now
+        thread_changes.update(held_at=None, created_at=now)
+    Thread.objects.filter(pk=post.thread_id).update(**thread_changes)
+    _publish(post, mentioned)
+    return post
+
+
 @transaction.atomic
 def create_thread(*, author: Member, category: Category, title: str, body: str,
                   source: str = Post.Source.WEB, attachments=()) -> Thread:
     if not can_post(author.user, category):
         raise PostingNotAllowed("You cannot start a thread in this category.")
-    thread = Thread.objects.create(category=category, title=title.strip(), author=author, post_count=1)
+    held = _hold_fields(hold_reason(author))
+    # post_count counts published posts: a held thread has none until its opening post is approved.
+    thread = Thread.objects.create(category=category, title=title.strip(), author=author,
+                                   post_count=0 if held else 1, held_at=held.get("held_at"))
     html, mentioned = render_post(body)
     post = Post.objects.create(
         thread=thread, author=author, body=body, html=html, source=source,
-        created_at=thread.created_at, message_id=new_message_id(),
+        created_at=thread.created_at, message_id=new_message_id(), **held,
     )
     save_attachments(post, attachments, author)
-    _publish(post, mentioned)
+    if held:
+        _announce_held(post)
+    else:
+        _publish(post, mentioned)
     return thread
 
 
@@ -51,14 +102,21 @@ def create_reply(*, author: Member, parent: Post, body: str, source: str = Post.
                  is_question: bool = False, attachments=()) -> Post:
     thread = Thread.objects.select_for_update().get(pk=parent.thread_id)
     if not can_post(author.user, thread):
-        raise PostingNotAllowed("This thread is closed to new replies." if thread.locked
-                                else "You cannot post here.")
+        raise PostingNotAllowed(
+            "This thread is closed to new replies." if thread.locked
+            else "This thread is waiting for a moderator: replies open once it is published." if thread.held_at
+            else "You cannot post here."
+        )
+    held = _hold_fields(hold_reason(author))
     html, mentioned = render_post(body)
     post = Post.objects.create(
         thread=thread, parent=parent, author=author, body=body, html=html, source=source,
-        message_id=new_message_id(), is_question=is_question,
+        message_id=new_message_id(), is_question=is_question, **held,
     )
     save_attachments(post, attachments, author)
+    if held:  # the thread looks as it did: no new post, no new activity, until a moderator approves it
+        _announce_held(post)
+        return post
     Thread.objects.filter(pk=thread.pk).update(last_post_at=post.created_at, post_count=F("post_count") + 1)
     _publish(post, mentioned)
     return post

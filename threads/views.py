@@ -1,3 +1,4 @@
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 
@@ -18,6 +19,13 @@ from .selectors import (
     upcoming_econsultations,
 )
 from .services import PostingNotAllowed, create_reply, create_thread
+
+
+def tell_if_held(request, created) -> None:
+    """`created` is the new post, or the new thread (held with its opening post)."""
+    if created.held_at:
+        messages.info(request, "Your post is waiting for a moderator. Only you and the moderators can see it "
+                               "until a moderator approves it; then it is published and emailed to the list.")
 
 
 def home(request):
@@ -61,6 +69,7 @@ def new_thread(request):
         except PostingNotAllowed as error:
             form.add_error(None, str(error))
         else:
+            tell_if_held(request, thread)
             return redirect(thread)
     return render(request, "threads/new_thread.html", {"form": form})
 
@@ -91,5 +100,6 @@ def reply(request, post_id):
         except PostingNotAllowed as error:
             form.add_error(None, str(error))
         else:
-            return redirect(post_location(post, chosen_view(request)))
+            tell_if_held(request, post)
+            return redirect(post_location(post, chosen_view(request), request.user))
     return render(request, "threads/reply.html", {"form": form, "parent": parent})

@@ -457,8 +457,9 @@ def test_moderation_queue_query_count_is_constant(
     login(client, moderator)
 
     # user, member, TOTP check, applications with member, user and organizations, their earlier applications,
-    # their audit records, applications waiting for the applicant (the session is in the cache)
-    with django_assert_num_queries(7):
+    # their audit records, applications waiting for the applicant, held posts waiting (moderation menu); the
+    # session is in the cache
+    with django_assert_num_queries(8):
         response = client.get(QUEUE)
 
     page = response.content.decode()

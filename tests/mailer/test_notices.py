@@ -20,6 +20,10 @@ from community.services import (
     submit_application,
 )
 from mailer import notices, tasks
+from mailer.models import MailPreference
+from mailer.tokens import ModerationTarget, parse_moderation_address
+from threads.moderation import approve_held_post, reject_held_post
+from threads.services import create_reply
 
 
 def parsed(message):
@@ -110,6 +114,26 @@ def test_applicant_email_confirmed_emails_each_moderator_with_the_evidence(
     assert "is a verified domain of Cascade Center for Survivors" in message.body
     html = parsed(message).get_body(("html",)).get_content()
     assert f'href="http://testserver/moderation/applications/#application-{application.id}"' in html
+
+
+def generation_of(member_id):
+    return MailPreference.objects.filter(member_id=member_id).values_list("token_generation", flat=True).first()
+
+
+def test_applicant_email_confirmed_lets_each_moderator_answer_by_email(
+    organization, moderator, admin, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        application = _submit(organization)
+        _confirm_email(application)
+
+    for message in mailoutbox:
+        [reply_to] = message.reply_to
+        moderator_id = moderator.id if message.to == [moderator.email] else admin.id
+        assert parse_moderation_address(reply_to, generation_of) == ModerationTarget(
+            kind="application", object_id=application.id, member_id=moderator_id)
+        assert "Reply with the word approve to approve it, or reject followed by a reason." in message.body
+        assert "Reply with the word approve" in parsed(message).get_body(("html",)).get_content()
 
 
 def test_applicant_email_confirmed_from_free_mail_says_it_needs_a_manual_check(
@@ -215,3 +239,75 @@ def test_remind_stale_applications_runs_once_a_day_in_beat():
 
     assert entry["schedule"].hour == {11}
     assert entry["schedule"].minute == {0}
+
+
+# --- Held posts --------------------------------------------------------------------------------------------------
+
+def _hold(author, parent, capture, body="Is it all right to share **this** flyer?"):
+    with capture(execute=True):
+        return create_reply(author=author, parent=parent, body=body)
+
+
+def test_create_reply_by_held_member_asks_each_moderator_with_an_answerable_email(
+    held_member, opening_post, moderator, admin, mailoutbox, django_capture_on_commit_callbacks
+):
+    mailoutbox.clear()
+    post = _hold(held_member, opening_post, django_capture_on_commit_callbacks)
+
+    to_moderators = [message for message in mailoutbox if message.to != [held_member.email]]
+    assert sorted(message.to[0] for message in to_moderators) == sorted([moderator.email, admin.email])
+    for message in to_moderators:
+        assert message.subject == "Waiting for approval: Hal Held in “Group work with new arrivals”"
+        [reply_to] = message.reply_to
+        moderator_id = moderator.id if message.to == [moderator.email] else admin.id
+        assert parse_moderation_address(reply_to, generation_of) == ModerationTarget(
+            kind="post", object_id=post.id, member_id=moderator_id)
+        assert "Is it all right to share **this** flyer?" in message.body
+        assert "Hal Held, Cascade Center for Survivors" in message.body
+        assert "Reply with the word approve to publish it, or reject followed by a reason." in message.body
+        assert f"http://testserver/moderation/posts/held/#held-{post.id}" in message.body
+        html = parsed(message).get_body(("html",)).get_content()
+        assert "<strong>this</strong> flyer" in html
+        assert "Reply with the word approve to publish it, or reject followed by a reason." in html
+
+
+def test_create_reply_by_held_member_tells_the_author_it_waits(
+    held_member, opening_post, moderator, mailoutbox, django_capture_on_commit_callbacks
+):
+    mailoutbox.clear()
+    post = _hold(held_member, opening_post, django_capture_on_commit_callbacks)
+
+    [message] = [message for message in mailoutbox if message.to == [held_member.email]]
+    assert message.subject == "Your post in “Group work with new arrivals” is waiting for a moderator"
+    assert "Nobody else can see it yet." in message.body
+    assert f"http://testserver/posts/{post.id}/" in message.body
+    assert not message.reply_to
+
+
+def test_send_held_post_notice_skips_a_post_decided_before_it_ran(held_member, opening_post, moderator,
+                                                                  mailoutbox):
+    post = create_reply(author=held_member, parent=opening_post, body="Approved before the task ran.")
+    approve_held_post(post, moderator)
+    mailoutbox.clear()
+
+    notices.send_held_post_notice(post.id)
+    notices.send_held_post_receipt(post.id)
+
+    assert mailoutbox == []
+
+
+def test_reject_held_post_emails_the_author_the_reason_and_their_text(
+    held_member, opening_post, moderator, mailoutbox, django_capture_on_commit_callbacks
+):
+    post = _hold(held_member, opening_post, django_capture_on_commit_callbacks)
+    mailoutbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        reject_held_post(post, moderator, "It names a client & their town.")
+
+    [message] = mailoutbox
+    assert message.to == [held_member.email]
+    assert message.subject == "Your post in “Group work with new arrivals” was not published"
+    assert "The moderator's reason: It names a client & their town." in message.body
+    assert "Is it all right to share **this** flyer?" in message.body
+    assert "It names a client &amp; their town." in parsed(message).get_body(("html",)).get_content()
