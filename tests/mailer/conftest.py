@@ -7,6 +7,8 @@ import pytest
 from mailer import inbound
 from mailer.models import InboundMessage
 
+from .test_smtp import smtp_sink  # noqa: F401  (the aiosmtpd sink, for the inbound tests too)
+
 
 @pytest.fixture
 def deliver(django_capture_on_commit_callbacks):

@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.conf import settings as django_settings
 from django.core.mail.backends import locmem
 from django.core.management import call_command
@@ -15,11 +16,12 @@ from django.utils import timezone
 from community.celery import app as celery_app
 from community.models import Member
 from mailer import inbound
-from mailer.models import InboundMessage, MailPreference
+from mailer.models import DeliveryEvent, InboundMessage, MailPreference
 from mailer.outbound import build_post_message
-from threads.models import Post
+from mailer.tokens import make_bounce_address
+from threads.models import Category, Post, Thread
 
-from .inbound_mail import eml, rejections, reply_address, reply_eml
+from .inbound_mail import auto_replies, eml, rejections, reply_address, reply_eml
 
 
 class FlakyBackend(locmem.EmailBackend):
@@ -427,3 +429,166 @@ def test_inbound_email_command_asks_the_mta_to_retry_when_the_database_is_down(p
 
     assert result.returncode == 75, result.stderr.decode()
     assert InboundMessage.objects.count() == 0
+
+
+# New threads by email
+
+
+def new_thread_eml(sender: str, to: str, subject: str = "[HealTorture-Talk] Dari interpreters by video") -> bytes:
+    return eml("new_thread.eml", sender=sender, to=to, subject=subject)
+
+
+NEW_THREAD_BODY = ("Has anyone found a Dari interpreter who can also work by video? Our\n"
+                   "clients in rural counties cannot travel to the office.")
+
+
+def test_process_inbound_starts_a_thread_from_mail_to_the_list_address(replier, category, other_category, deliver,
+                                                                     mailoutbox):
+    stored = deliver(new_thread_eml(replier.email, django_settings.LIST_ADDRESS))
+
+    [thread] = Thread.objects.filter(author=replier)
+    assert (thread.title, thread.category) == ("Dari interpreters by video", category)
+    [post] = thread.posts.all()
+    assert (post.body, post.source, post.parent) == (NEW_THREAD_BODY, Post.Source.EMAIL, None)
+    stored.refresh_from_db()
+    assert (stored.status, stored.post) == (InboundMessage.Status.POSTED, post)
+    assert rejections(mailoutbox) == []
+
+
+def test_process_inbound_starts_a_thread_in_the_default_category(replier, category, other_category, deliver,
+                                                                settings):
+    settings.LIST_DEFAULT_CATEGORY = other_category.slug
+
+    deliver(new_thread_eml(replier.email, settings.LIST_ADDRESS))
+
+    assert Thread.objects.get(author=replier).category == other_category
+
+
+def test_default_category_is_the_first_one_members_may_start_threads_in(db, settings):
+    settings.LIST_DEFAULT_CATEGORY = ""
+    Category.objects.create(name="Announcements", position=0, moderators_only=True)
+    open_to_all = Category.objects.create(name="Clinical questions", position=1)
+
+    assert inbound.default_category() == open_to_all
+
+
+def test_process_inbound_starts_a_thread_in_the_category_of_its_address(replier, category, other_category,
+                                                                       deliver):
+    deliver(new_thread_eml(replier.email, f"{other_category.slug.upper()}@lists.example.org"))
+
+    assert Thread.objects.get(author=replier).category == other_category
+
+
+def test_process_inbound_takes_a_new_thread_from_a_confirmed_second_address(replier, category, deliver):
+    EmailAddress.objects.create(user=replier.user, email="rosa.alvarez@gmail.example.com", verified=True)
+
+    deliver(new_thread_eml("Rosa.Alvarez@gmail.example.com", django_settings.LIST_ADDRESS))
+
+    assert Thread.objects.get(title="Dari interpreters by video").author == replier
+
+
+def test_process_inbound_lets_moderators_start_threads_in_moderators_only_categories(moderator, deliver):
+    announcements = Category.objects.create(name="Announcements", moderators_only=True)
+
+    deliver(new_thread_eml(moderator.email, f"{announcements.slug}@lists.example.org"))
+
+    assert Thread.objects.get(author=moderator).category == announcements
+
+
+@pytest.mark.parametrize(("setup", "reason"), [
+    ("unknown", "this address does not belong to a member"),
+    ("unconfirmed", "This address is in your account but not confirmed yet."),
+    ("suspended", "your membership is not active"),
+    ("lapsed", "your membership is not active"),
+    ("moderators_only", "Only moderators start discussions in “Announcements”."),
+    ("no_subject", "It had no subject."),
+    ("unknown_category", "There is no discussion area at housing@lists.example.org."),
+])
+def test_process_inbound_refuses_a_new_thread(setup, reason, replier, category, deliver, mailoutbox):
+    sender, to, subject = replier.email, django_settings.LIST_ADDRESS, "Dari interpreters by video"
+    if setup == "unknown":
+        sender = "sam.colleague@tacoma.example.org"
+    elif setup == "unconfirmed":
+        sender = "rosa@home.example.net"
+        EmailAddress.objects.create(user=replier.user, email=sender, verified=False)
+    elif setup in ("suspended", "lapsed"):
+        Member.objects.filter(pk=replier.pk).update(status=setup)
+    elif setup == "moderators_only":
+        to = f"{Category.objects.create(name='Announcements', moderators_only=True).slug}@lists.example.org"
+    elif setup == "no_subject":
+        subject = "Re: [HealTorture-Talk]"
+    elif setup == "unknown_category":
+        to = "housing@lists.example.org"
+
+    stored = deliver(new_thread_eml(sender, to, subject))
+
+    assert not Thread.objects.filter(posts__source=Post.Source.EMAIL).exists()
+    assert_rejected_once(stored, sender, mailoutbox, reason)
+
+
+def test_process_inbound_puts_a_reply_to_the_list_address_under_the_post_it_answers(parent, replier, deliver):
+    raw = reply_eml("gmail_reply.eml", parent, replier).replace(
+        reply_address(parent, replier).encode(), django_settings.LIST_ADDRESS.encode())
+
+    deliver(raw, envelope_recipient=django_settings.LIST_ADDRESS)
+
+    [post] = email_replies(parent)
+    assert post.body == EXPECTED_BODIES["gmail_reply.eml"]
+    assert Thread.objects.count() == 1
+
+
+def test_process_inbound_puts_a_reply_all_under_the_post_whichever_copy_comes_first(parent, replier, deliver):
+    raw = b"Cc: " + django_settings.LIST_ADDRESS.encode() + b"\n" + reply_eml("gmail_reply.eml", parent, replier)
+
+    deliver(raw, envelope_recipient=django_settings.LIST_ADDRESS)
+    deliver(raw, envelope_recipient=reply_address(parent, replier))
+
+    assert len(email_replies(parent)) == 1
+    assert Thread.objects.count() == 1
+
+
+@pytest.mark.parametrize("local_part", ["unsubscribe", "auto-replies", "talk", "postmaster", "reply-guidelines"])
+def test_category_address_is_none_for_a_reserved_local_part(local_part, db):
+    assert inbound.category_address(Category(name="x", slug=local_part)) is None
+    assert inbound.category_address(Category(name="x", slug="housing")) == "housing@lists.example.org"
+
+
+# Addresses we never answer
+
+
+def test_process_inbound_hands_a_bounce_to_the_bounce_handler_without_answering(parent, replier, deliver,
+                                                                               mailoutbox):
+    bounce_address = make_bounce_address(member_id=replier.id, generation=0)
+
+    stored = deliver(eml("bounce.eml", sender=replier.email, reply_address=bounce_address),
+                     envelope_recipient=bounce_address)
+
+    stored.refresh_from_db()
+    assert stored.status == InboundMessage.Status.IGNORED
+    [event] = DeliveryEvent.objects.all()
+    assert (event.member, event.kind) == (replier, DeliveryEvent.Kind.HARD_BOUNCE)
+    assert f"delivery event {event.id}" in stored.note
+    assert auto_replies(mailoutbox) == []
+
+
+def test_process_inbound_drops_answers_to_our_automatic_replies(replier, category, deliver, mailoutbox):
+    stored = deliver(new_thread_eml(replier.email, inbound.auto_reply_address(), "Re: Not posted: Interpreters"))
+
+    stored.refresh_from_db()
+    assert stored.status == InboundMessage.Status.IGNORED
+    assert not Thread.objects.filter(author=replier).exists()
+    assert auto_replies(mailoutbox) == []
+
+
+def test_send_rejection_comes_from_an_address_whose_mail_is_dropped(parent, replier, deliver, smtp_sink):
+    parent.thread.locked = True
+    parent.thread.save()
+
+    deliver(reply_eml("gmail_reply.eml", parent, replier))
+
+    [envelope] = [envelope for envelope in smtp_sink.envelopes if envelope.rcpt_tos == [replier.email]]
+    assert envelope.mail_from == inbound.auto_reply_address()
+    [rejection] = smtp_sink.received(replier.email)
+    assert rejection["From"].addresses[0].addr_spec == inbound.auto_reply_address()
+    assert rejection["Auto-Submitted"] == "auto-replied"
+    assert inbound.address_kind(envelope.mail_from) == inbound.Kind.DROP
