@@ -1,8 +1,12 @@
 """Listeners: store and enqueue, nothing more."""
 
+from functools import partial
+
+from allauth.account.signals import email_confirmed
 from anymail.signals import inbound as anymail_inbound
 from anymail.signals import tracking as anymail_tracking
 from anymail.signals import tracking as anymail_tracking
+from django.db import transaction
 from django.dispatch import receiver
 
 from community.events import (
@@ -51,6 +55,12 @@ def enqueue_econsultation_summary(sender, econsultation_id, **kwargs):
     tasks.send_econsultation_summary.delay(econsultation_id)
 
 
+# Before the decision email, so that (where tasks run in order) the welcome names the mode that will apply.
+@receiver(application_decided)
+def enqueue_invitation_delivery(sender, application_id, **kwargs):
+    tasks.apply_invitation_delivery.delay(application_id)
+
+
 @receiver(application_decided)
 def enqueue_decision_email(sender, application_id, **kwargs):
     tasks.send_application_decision.delay(application_id)
@@ -84,6 +94,12 @@ def enqueue_lapsed_notice(sender, member_id, **kwargs):
 @receiver(reverification_required)
 def enqueue_reverification_required(sender, application_id, **kwargs):
     tasks.send_reverification_required.delay(application_id)
+
+
+@receiver(email_confirmed)
+def enqueue_imported_posts_claim(sender, email_address, **kwargs):
+    # After commit, so that the task finds the address saved as verified.
+    transaction.on_commit(partial(tasks.claim_imported_posts.delay, email_address.id))
 
 
 @receiver(anymail_inbound)

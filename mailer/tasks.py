@@ -4,7 +4,7 @@ from celery import shared_task
 
 from community import membership
 
-from . import bounces, digests, inbound, notices, outbound
+from . import bounces, digests, inbound, list_import, notices, outbound
 
 # A one-off email whose send failed is tried again later, never dropped.
 RETRY_SENDING = {"autoretry_for": (Exception,), "retry_backoff": 30, "retry_backoff_max": 3600, "max_retries": 8}
@@ -139,3 +139,18 @@ def apply_delivery_event(delivery_event_id: int) -> None:
 @shared_task(acks_late=True)
 def apply_stale_delivery_events() -> None:
     bounces.apply_stale_delivery_events()
+
+
+@shared_task(acks_late=True)
+def claim_imported_posts(email_address_id: int) -> None:
+    list_import.claim_imported_posts(email_address_id)
+
+
+@shared_task(acks_late=True)
+def apply_invitation_delivery(application_id: int) -> None:
+    list_import.apply_invitation_delivery(application_id)
+
+
+@shared_task(acks_late=True, **RETRY_SENDING)
+def send_list_invitation(invitation_id: int) -> None:
+    list_import.send_invitation(invitation_id)

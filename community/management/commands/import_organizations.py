@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from community.management.progress import progress_bar
 from community.organizations import ImportFileError, import_organizations
 
 
@@ -18,17 +19,10 @@ class Command(BaseCommand):
 
     def handle(self, file, dry_run, **options):
         try:
-            report = import_organizations(file, dry_run=dry_run, progress=self._progress)
+            report = import_organizations(file, dry_run=dry_run, progress=progress_bar(self.stderr))
         except (ImportFileError, OSError) as error:
             raise CommandError(str(error)) from None
         summary, *details = report.lines()
         self.stdout.write(self.style.SUCCESS(summary) if not report.rejected else self.style.WARNING(summary))
         for line in details:
             self.stdout.write(f"  {line}")
-
-    def _progress(self, done, total, width=30):
-        filled = width * done // total
-        # Plain, not the red of errors: stderr keeps the bar out of the report on stdout.
-        self.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}", style_func=str, ending="")
-        if done == total:
-            self.stderr.write("", style_func=str)
