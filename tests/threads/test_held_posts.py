@@ -220,6 +220,16 @@ def test_reply_view_tells_the_held_author_their_post_waits(client, held_member, 
     assert "Your post is waiting for a moderator." in response.content.decode()
 
 
+def test_new_thread_view_shows_the_held_author_their_waiting_thread(client, held_member, category):
+    response = login(client, held_member).post(
+        reverse("new_thread"), {"category": category.id, "title": "Waiting thread", "body": "Opening."}, follow=True)
+
+    page = response.content.decode()
+    assert "Your post is waiting for a moderator." in page
+    assert "This thread is waiting for a moderator." in page
+    assert Thread.objects.get(title="Waiting thread").held_at is not None
+
+
 # --- Approving and rejecting ---------------------------------------------------------------------------------------
 
 def test_approve_held_post_publishes_it_as_if_just_posted(
