@@ -13,7 +13,6 @@ import csv
 import hashlib
 import io
 import mailbox
-import mimetypes
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
@@ -23,7 +22,8 @@ from email.parser import BytesHeaderParser, BytesParser
 from email.utils import parseaddr, parsedate_to_datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .inbound_text import IMAGE_PLACEHOLDER, body_text, is_forward, new_words, thread_title
+from .inbound_files import Files, files_of
+from .inbound_text import IMAGE_PLACEHOLDER, body_text, is_forward, new_words, read_reply, thread_title
 from .models import MailPreference
 
 GROUP_DOMAIN = "@googlegroups.com"
@@ -378,13 +378,6 @@ _QUOTE_MARKS = re.compile(r"^(?:>\s*)+")
 _GROUPWISE_QUOTE = re.compile(r"^>>> .+ \d{1,2}/\d{1,2}/\d{2,4} .*>>>\s*$")
 
 
-@dataclass
-class ArchivedFile:
-    name: str
-    content_type: str
-    data: bytes
-
-
 def display_text(message: EmailMessage, subject: str) -> str:
     """What the imported post shows: the author's own words, without the quoted messages, signature and
     Google's footer (the original is kept as it was). A forward's body is its content: only the footer goes."""
@@ -424,18 +417,6 @@ def _tidy(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
-def archived_files(message: EmailMessage) -> list[ArchivedFile]:
-    """Every attachment and inline image; the text and HTML bodies are not files."""
-    bodies = {id(part) for part in (message.get_body(("plain",)), message.get_body(("html",))) if part is not None}
-    files = []
-    for part in message.walk():
-        if part.is_multipart() or id(part) in bodies:
-            continue
-        name = part.get_filename()
-        if part.get_content_maintype() == "text" and not name and part.get_content_disposition() != "attachment":
-            continue
-        data = part.get_payload(decode=True) or b""
-        content_type = part.get_content_type()
-        name = name or f"attachment-{len(files) + 1}{mimetypes.guess_extension(content_type) or ''}"
-        files.append(ArchivedFile(name=" ".join(name.split())[:255], content_type=content_type, data=data))
-    return files
+def message_files(message: EmailMessage, subject: str) -> Files:
+    """Its attachments and inline images, checked as the web checks uploads (mailer.inbound_files)."""
+    return files_of(message, read_reply(message, forwarded=is_forward(subject)))

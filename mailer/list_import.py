@@ -20,8 +20,6 @@ from functools import partial
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models.functions import Lower
@@ -31,7 +29,6 @@ from django.utils import timezone
 
 from community.models import Application, Member
 from community.placeholders import create_placeholder, retire_placeholder
-from threads.attachments import check_upload
 from threads.imports import create_imported_reply, create_imported_thread, reassign_posts
 from threads.models import Category, Post
 
@@ -213,10 +210,12 @@ def import_archive(path, *, category: Category, report: ImportReport, progress=N
 def _import_post(box, archived, *, parent, author, category, report, store_files) -> Post:
     raw = google_export.message_bytes(box, archived.key)
     message = google_export.parse_message(raw)
-    files = _acceptable_files(message, archived, report)
+    files = google_export.message_files(message, archived.subject)
+    report.attachments += len(files.accepted)
+    report.attachments_refused += [f"{archived.message_id}: {reason}" for reason in files.left_out]
     fields = {"author": author, "body": google_export.display_text(message, archived.subject),
               "created_at": archived.date, "message_id": archived.message_id,
-              "attachments": files if store_files else ()}
+              "attachments": files.accepted if store_files else ()}
     if parent is None:
         post = create_imported_thread(category=category, title=archived.title, **fields)
         report.threads += 1
@@ -228,21 +227,6 @@ def _import_post(box, archived, *, parent, author, category, report, store_files
                                    outcome=ImportedMessage.Outcome.POSTED, post=post)
     report.posts += 1
     return post
-
-
-def _acceptable_files(message, archived, report) -> list[ContentFile]:
-    """The files our attachment rules accept (kind, size, contents); the others are named in the report."""
-    accepted = []
-    for archived_file in google_export.archived_files(message):
-        upload = ContentFile(archived_file.data, name=archived_file.name)
-        try:
-            check_upload(upload)
-        except ValidationError as error:
-            report.attachments_refused.append(f"{archived.message_id}: {error.messages[0]}")
-            continue
-        accepted.append(upload)
-    report.attachments += len(accepted)
-    return accepted
 
 
 def _author_key(post) -> str:

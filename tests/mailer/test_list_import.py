@@ -280,3 +280,58 @@ def test_queue_invitations_invites_each_person_once(db, member_factory, mailoutb
     [to_intake] = [message for message in mailoutbox if message.to == ["intake@prairie.example.net"]]
     assert to_intake.body.startswith("Hello,")
     assert "posts under your name" not in to_intake.body
+
+
+def mbox_entry(headers: str, body: str, envelope_date: str = "Wed Feb 10 00:20:44 +0000 2016") -> str:
+    return f"From 29101272880006@xxx {envelope_date}\n{headers.strip()}\n\n{body.strip()}\n\n"
+
+
+def test_import_google_group_reads_messages_without_id_date_or_original_from(db, tmp_path):
+    archive = tmp_path / "topics.mbox"
+    archive.write_text(
+        mbox_entry(
+            "From: \"'Pat Doe' via HealTorture-Talk\" <healtorture-talk@googlegroups.com>\n"
+            "X-Original-Sender: Pat.Doe@example.org\nSubject: Housing lists\n"
+            "Content-Type: multipart/mixed; boundary=\"b\"",
+            "--b\nContent-Type: text/plain\n\nDoes anyone keep a list of landlords?\n\n"
+            "--b\nContent-Type: application/octet-stream; name=\"list.exe\"\n"
+            "Content-Disposition: attachment; filename=\"list.exe\"\nContent-Transfer-Encoding: base64\n\n"
+            "TVqQAAMAAAAEAAAA\n--b--",
+        )
+        + mbox_entry("From: Pat Doe <pat.doe@example.org>\nDate: not a date\n"
+                     "Message-ID: <second@example.org>\nSubject: Re: Housing lists", "We keep one, yes."),
+    )
+
+    out, _ = run("--mbox", str(archive))
+    again, _ = run("--mbox", str(archive))
+
+    [opening, reply] = Post.objects.order_by("created_at", "id")
+    assert opening.message_id.endswith("@no-message-id.invalid>")
+    assert (opening.author.full_name, reply.author) == ("Pat Doe", opening.author)
+    assert ListInvitation.objects.get().email == "pat.doe@example.org"
+    assert reply.parent == opening  # by subject: "Re:" and the same subject
+    assert reply.created_at == opening.created_at == datetime(2016, 2, 10, 0, 20, 44, tzinfo=UTC)  # envelope
+    assert not opening.attachments.exists()
+    assert "list.exe" in out and "Attachments kept: 0." in out
+    assert "Imported 0 posts" in again
+
+
+def test_import_google_group_continues_a_thread_of_an_earlier_archive(db, tmp_path):
+    import_sample()
+    last = EXPECTED_THREADS["T15"][-1]
+    later = tmp_path / "later.mbox"
+    later.write_text(mbox_entry(
+        f"From: Rebecca Stoll <rstoll@cascade.example.org>\nDate: Mon, 02 Dec 2019 10:00:00 -0500\n"
+        f"Message-ID: <later@cascade.example.org>\nIn-Reply-To: {last}\nReferences: {last}\n"
+        "Subject: RE: Biomedical domain: tracking chronic pain outcomes",
+        "An update: the pilot started.",
+    ))
+
+    out, _ = run("--mbox", str(later))
+
+    reply = Post.objects.get(message_id="<later@cascade.example.org>")
+    assert reply.parent.message_id == last
+    assert reply.thread.post_count == 5 and reply.thread.last_post_at == reply.created_at
+    assert reply.author == Post.objects.get(message_id=last).author
+    assert "Imported 1 posts in 0 new threads (category “HealTorture-Talk archive”), 1 replies to earlier imports." \
+        in out
