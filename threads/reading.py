@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import Count, F, FilteredRelation, Q, QuerySet, Value
+from django.db.models import Count, Exists, F, FilteredRelation, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 
 from community.access import can_read
@@ -53,6 +53,15 @@ def _new_post(member: Member) -> Q:
         & ~Q(posts__author=member)
         & Q(posts__hidden_at__isnull=True, posts__deleted_at__isnull=True)
     )
+
+
+def listed_threads(threads: QuerySet[Thread], member: Member | None) -> QuerySet[Thread]:
+    """A thread waiting for a moderator's approval is listed to moderators and its author only, and to nobody
+    once its opening post is rejected (its author was told why by email)."""
+    waiting = Exists(Post.objects.filter(thread=OuterRef("pk"), held_at__isnull=False, deleted_at__isnull=True))
+    if member is None or not member.is_moderator:
+        waiting &= Q(author=member)
+    return threads.filter(Q(held_at__isnull=True) | waiting)
 
 
 def with_unread_counts(threads: QuerySet[Thread], member: Member | None) -> QuerySet[Thread]:
@@ -206,7 +215,7 @@ def toggle_helpful(member: Member, post: Post) -> bool:
 def my_threads(member: Member) -> QuerySet[Thread]:
     """Threads the member started or replied to, newest activity first, with unread counts."""
     return with_unread_counts(
-        Thread.objects.filter(pk__in=Post.objects.filter(author=member).values("thread_id"))
+        listed_threads(Thread.objects.filter(pk__in=Post.objects.filter(author=member).values("thread_id")), member)
         .select_related("author", "category")
         .defer("search_vector")
         .order_by("-last_post_at", "-id"),

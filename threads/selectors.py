@@ -4,7 +4,7 @@ from django.http import Http404
 from community.access import can_read
 
 from .models import Attachment, Category, EConsultation, Post, Thread
-from .reading import with_unread_counts
+from .reading import listed_threads, with_unread_counts
 
 
 def readable_categories(user):
@@ -13,13 +13,6 @@ def readable_categories(user):
     # Meta.ordering is dropped from GROUP BY queries, so the order is repeated here.
     return (Category.objects.annotate(thread_count=Count("threads", filter=Q(threads__held_at__isnull=True)))
             .order_by("position", "name"))
-
-
-def listed_threads(threads, member=None):
-    """Threads waiting for a moderator's approval are listed to moderators and their author only."""
-    if member is not None and member.is_moderator:
-        return threads
-    return threads.filter(Q(held_at__isnull=True) | Q(author=member))
 
 
 def category_threads(category, member=None):

@@ -181,7 +181,7 @@ def test_held_thread_is_listed_to_its_author_and_moderators_only(
 
     assert login(client, reader).get(held_thread.get_absolute_url()).status_code == 404
     page = login(client, held_member).get(held_thread.get_absolute_url()).content.decode()
-    assert "This thread is waiting for a moderator." in page
+    assert "This thread is not published." in page
     assert "Reply to the thread" not in page
     assert [c.thread_count for c in readable_categories(reader.user) if c.pk == category.pk] == [1]
     assert list(NewThreadsFeed().items(held_member)) == [thread]
@@ -226,7 +226,7 @@ def test_new_thread_view_shows_the_held_author_their_waiting_thread(client, held
 
     page = response.content.decode()
     assert "Your post is waiting for a moderator." in page
-    assert "This thread is waiting for a moderator." in page
+    assert "This thread is not published." in page
     assert Thread.objects.get(title="Waiting thread").held_at is not None
 
 
@@ -304,6 +304,16 @@ def test_reject_held_post_deletes_it_and_tells_the_author_why(
     assert "A reply that waits." not in login(client, reader).get(thread.get_absolute_url()).content.decode()
     page = login(client, held_member).get(thread.get_absolute_url()).content.decode()
     assert "A moderator did not publish this post. Reason: Please leave out the client" in page
+
+
+def test_reject_held_post_of_a_new_thread_lists_it_to_nobody(client, held_thread, held_member, moderator):
+    reject_held_post(held_thread.posts.get(), moderator, "Please ask this in Program management.")
+
+    for viewer, url in [(held_member, reverse("home")), (held_member, reverse("my_threads")),
+                        (moderator, reverse("home"))]:
+        assert "A thread that waits" not in login(client, viewer).get(url).content.decode()
+    page = login(client, held_member).get(held_thread.get_absolute_url()).content.decode()
+    assert "A moderator did not publish this post. Reason: Please ask this in Program management." in page
 
 
 def test_reject_held_post_needs_a_reason_and_is_refused_once_decided(held_reply, held_member, moderator):
