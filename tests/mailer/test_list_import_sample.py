@@ -297,3 +297,13 @@ def test_claim_imported_posts_needs_a_verified_address(imported, member_factory)
     assert ListInvitation.objects.get(email=INGRID).claimed_by is None
 
 
+
+
+def test_imported_post_page_says_where_it_was_written(imported, member_client):
+    flyer = post("<BN4PR11MB1133B153A6FF2151E24CB5EC@BN4PR11MB1133.namprd16.prod.outlook.com>")
+
+    page = member_client.get(flyer.thread.get_absolute_url()).content.decode()
+
+    assert page.count("in the Google Group") == 2
+    # A placeholder is no member, so no handle names it.
+    assert "@priya.raman" not in page
