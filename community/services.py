@@ -193,6 +193,9 @@ def _lock_manageable_member(member: Member, actor: Member) -> Member:
     member = Member.objects.select_for_update(of=("self",)).select_related("user").get(pk=member.pk)
     if member.pk == actor.pk:
         raise ModerationError("You cannot do this to your own account.")
+    if member.status == Member.Status.PLACEHOLDER:
+        raise ModerationError(f"{member} is an author of the imported archive, not an account: nothing to manage "
+                              "until they claim their posts by verifying their address.")
     if member.role == Member.Role.ADMIN:
         raise ModerationError("Administrators cannot be suspended or removed here.")
     if member.role == Member.Role.MODERATOR and actor.role != Member.Role.ADMIN:

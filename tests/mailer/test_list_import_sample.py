@@ -15,6 +15,7 @@ from django.db import transaction
 from community.access import member_of
 from community.models import EligibilityBasis, Member, User
 from community.placeholders import is_placeholder_address
+from community.services import ModerationError, reactivate_member, remove_member, suspend_member
 from mailer import list_import
 from mailer.models import ImportedMessage, ListInvitation
 from threads.models import Category, Post, Thread
@@ -307,3 +308,14 @@ def test_imported_post_page_says_where_it_was_written(imported, member_client):
     assert page.count("in the Google Group") == 2
     # A placeholder is no member, so no handle names it.
     assert "@priya.raman" not in page
+
+
+def test_placeholder_cannot_be_suspended_removed_or_reactivated(imported, moderator):
+    placeholder = ListInvitation.objects.get(email=INGRID).placeholder
+
+    for action in (remove_member, suspend_member, reactivate_member):
+        with pytest.raises(ModerationError, match="not an account"):
+            action(placeholder, moderator, "Tidying up")
+
+    placeholder.refresh_from_db()
+    assert (placeholder.status, placeholder.user.is_active) == (Member.Status.PLACEHOLDER, False)
