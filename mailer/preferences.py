@@ -39,7 +39,7 @@ OTHER_TIME_ZONES = sorted(
 def time_zone_choices() -> list:
     """For a select: the site's own zone (""), the US zones, then every other IANA zone by region/city."""
     return [
-        ("", f"The site's time ({dict(US_TIME_ZONES).get(settings.TIME_ZONE, settings.TIME_ZONE)})"),
+        ("", f"Same as the site: {dict(US_TIME_ZONES).get(settings.TIME_ZONE, settings.TIME_ZONE)}"),
         ("United States", US_TIME_ZONES),
         ("Everywhere else", [(zone, zone.replace("_", " ")) for zone in OTHER_TIME_ZONES]),
     ]

@@ -12,6 +12,7 @@ from threads.selectors import get_readable_thread, readable_categories
 
 from .bounces import remember_pause, resume_delivery
 from .forms import MailSettingsForm
+from .inbound import default_category
 from .models import MailPreference
 from .moderation import mail_overview, retry_failed_messages
 from .preferences import (
@@ -82,6 +83,7 @@ def mail_help(request):
         "categories": readable_categories(request.user),
         "list_domain": settings.LIST_DOMAIN,
         "list_address": settings.LIST_ADDRESS,
+        "default_category": default_category(),
         "moderators": active_moderators().order_by("full_name"),
         "times": digest_times(request.member),
         "attachment_max_mb": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024),

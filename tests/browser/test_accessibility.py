@@ -45,6 +45,8 @@ def pages(live_server_url, econsultation, moderator, member, reply_factory, cate
         "live room": f"/threads/{thread.id}/live/",
         "events": "/events/",
         "webinar": f"/events/{econsultation.webinar_id}/",
+        "mail settings": "/mail/settings/",
+        "mail help": "/mail/help/",
     }
 
 
