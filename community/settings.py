@@ -45,10 +45,12 @@ REPLY_TOKEN_MAX_AGE_DAYS = int(env("REPLY_TOKEN_MAX_AGE_DAYS", "180"))
 # threads in. Mail to <category slug>@LIST_DOMAIN starts one in that category.
 LIST_DEFAULT_CATEGORY = env("LIST_DEFAULT_CATEGORY", "")
 DIGEST_HOUR = int(env("DIGEST_HOUR", "7"))
-# List mail to a member stops after this many soft bounces (mailbox full, server down) within the window with no
-# delivery in between; a hard bounce or a spam complaint stops it at once (mailer.bounces).
-SOFT_BOUNCE_LIMIT = int(env("SOFT_BOUNCE_LIMIT", "3"))
-SOFT_BOUNCE_WINDOW_DAYS = int(env("SOFT_BOUNCE_WINDOW_DAYS", "7"))
+# Weekly digests go out on this day of the week (0 = Monday), after DIGEST_HOUR in each member's time zone.
+DIGEST_WEEKDAY = int(env("DIGEST_WEEKDAY", "0"))
+# List mail is sent with a per-member envelope sender (VERP: mailer.tokens.make_bounce_address), so a bounce names
+# the member. Turn off for an ESP that cannot set the envelope sender (anymail raises AnymailUnsupportedFeature,
+# e.g. Postmark, SendGrid, Brevo): those report bounces through their tracking webhooks instead.
+LIST_VERP = env_bool("LIST_VERP", True)
 # List mail to a member stops after this many soft bounces (mailbox full, server down) within the window with no
 # delivery in between; a hard bounce or a spam complaint stops it at once (mailer.bounces).
 SOFT_BOUNCE_LIMIT = int(env("SOFT_BOUNCE_LIMIT", "3"))
@@ -103,7 +105,6 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "community.context_processors.membership",
                 "mailer.context_processors.mail_delivery",
-                "mailer.context_processors.mail_delivery",
             ],
         },
     },
@@ -139,15 +140,20 @@ CHANNEL_LAYERS = {
 }
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL)
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", "celery")
+# A task taken by a worker that dies before acknowledging it goes back to the queue after this many seconds
+# (Redis broker). It must stay longer than the longest retry countdown (an hour: mailer.tasks), or a task waiting
+# for its retry is handed to a second worker too (harmless for mail, whose rows are locked, but wasteful).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(env("CELERY_VISIBILITY_TIMEOUT", "3900"))}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
-    "daily-digests": {"task": "mailer.tasks.send_due_digests", "schedule": 15 * 60},
+    # Daily and weekly digests, each at DIGEST_HOUR in the member's own time zone.
+    "digests": {"task": "mailer.tasks.send_due_digests", "schedule": 15 * 60},
     "requeue-stale-inbound": {"task": "mailer.tasks.requeue_stale_inbound", "schedule": 10 * 60},
-    "apply-stale-delivery-events": {"task": "mailer.tasks.apply_stale_delivery_events", "schedule": 10 * 60},
     "apply-stale-delivery-events": {"task": "mailer.tasks.apply_stale_delivery_events", "schedule": 10 * 60},
     # Early morning in the US, so the reminder is waiting when moderators start their day.
     "remind-stale-applications": {

@@ -1,18 +1,21 @@
-"""Outbound list mail: fan-out of a post to each-message members, and its delivery.
+"""Outbound list mail: fan-out of a post to the members who get it as it is posted, and its delivery.
 
 A post is rendered once per worker process and reused for every recipient; only the reply address and
 the unsubscribe link are spliced in per member.
 """
 
 import secrets
+import smtplib
 from dataclasses import dataclass
 from email.utils import formataddr
 from functools import lru_cache
 
+from anymail.exceptions import AnymailRecipientsRefused
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.db.models import F
+from django.template.defaultfilters import filesizeformat
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -23,7 +26,7 @@ from threads.models import Post
 
 from . import selectors
 from .models import OutboundMessage
-from .tokens import make_reply_address, make_unsubscribe_token
+from .tokens import make_bounce_address, make_reply_address, make_unsubscribe_token
 
 
 class TransientSendError(Exception):
@@ -67,12 +70,32 @@ def unsubscribe_token(member: Member) -> str:
     return make_unsubscribe_token(member_id=member.id, generation=token_generation(member))
 
 
+def unsubscribe_url(token: str) -> str:
+    return absolute_url(reverse("unsubscribe", args=[token]))
+
+
+def footer_links() -> dict[str, str]:
+    """The pages every list message links to, the same for everyone."""
+    return {"settings_url": absolute_url(reverse("mail_settings")), "help_url": absolute_url(reverse("mail_help"))}
+
+
+def attachment_links(post: Post) -> list[dict]:
+    """Attachments travel as links to the download page, which checks the reader may see the post: a file in the
+    message would reach whoever the email is forwarded to, and would make list mail heavy."""
+    return [{"name": attachment.original_name, "size": filesizeformat(attachment.size),
+             "url": absolute_url(reverse("attachment", args=[attachment.id, attachment.original_name]))}
+            for attachment in post.attachments.all()]
+
+
 def list_headers(archive_url: str, unsubscribe_url: str, token: str) -> dict[str, str]:
-    """What every list message carries, so mail clients offer unsubscribe and filters recognise the list."""
+    """What every list message carries, so mail clients offer unsubscribe and filters recognise the list.
+    No Auto-Submitted: a member's post is not automatic mail, and vacation responders and filters that drop
+    auto-submitted mail would treat list traffic as machine noise (RFC 3834 leaves lists to Precedence)."""
     return {
         "List-Id": f"{settings.LIST_NAME} <{settings.LIST_ID}>",
         "List-Post": f"<mailto:{settings.LIST_ADDRESS}>",
         "List-Archive": f"<{archive_url}>",
+        "List-Help": f"<{footer_links()['help_url']}>",
         "List-Unsubscribe": f"<{unsubscribe_url}>, <mailto:unsubscribe@{settings.LIST_DOMAIN}?subject={token}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         "Precedence": "list",
@@ -81,8 +104,19 @@ def list_headers(archive_url: str, unsubscribe_url: str, token: str) -> dict[str
     }
 
 
-def unsubscribe_url(token: str) -> str:
-    return absolute_url(reverse("unsubscribe", args=[token]))
+def list_message(*, member: Member, from_header: str, subject: str, text: str, html: str, headers: dict[str, str],
+                 reply_to: str | None = None) -> EmailMultiAlternatives:
+    """One list message to one member. Its envelope sender is the member's own bounce address (VERP), so a
+    bounce names whom it is about; the From header stays the list's. Django's SMTP backend and anymail both
+    take `from_email` as the envelope sender when a From header is given."""
+    from_email, headers = from_header, dict(headers)
+    if settings.LIST_VERP:
+        from_email = make_bounce_address(member_id=member.id, generation=token_generation(member))
+        headers["From"] = from_header
+    message = EmailMultiAlternatives(subject=subject, body=text, from_email=from_email, to=[member.email],
+                                     reply_to=[reply_to] if reply_to else None, headers=headers)
+    message.attach_alternative(html, "text/html")
+    return message
 
 
 def subject_for(post: Post) -> str:
@@ -93,7 +127,7 @@ def subject_for(post: Post) -> str:
 @dataclass(frozen=True)
 class PostMail:
     subject: str
-    from_email: str
+    from_header: str
     thread_url: str
     headers: dict[str, str]
     body: Stencil
@@ -117,13 +151,14 @@ def _post_mail(post_id: int, edited_at) -> PostMail:
     body = Stencil(["unsubscribe_url"])
     body.render("mailer/email/post", {
         "post": post, "thread": post.thread, "post_url": absolute_url(post.get_absolute_url()),
-        "thread_url": thread_url, "slot": body.marks, "list_name": settings.LIST_NAME,
+        "thread_url": thread_url, "attachments": attachment_links(post), "slot": body.marks,
+        "list_name": settings.LIST_NAME, **footer_links(),
     })
     return PostMail(
         subject=subject_for(post),
         # The list sends in the author's name from its own address: mail that claims to come from the
         # author's domain would fail their DMARC policy at every recipient.
-        from_email=formataddr((f"{post.author.full_name} via {settings.LIST_NAME}", settings.LIST_ADDRESS)),
+        from_header=formataddr((f"{post.author.full_name} via {settings.LIST_NAME}", settings.LIST_ADDRESS)),
         thread_url=thread_url,
         headers=headers,
         body=body,
@@ -135,16 +170,11 @@ def build_post_message(post_id: int, member: Member) -> EmailMultiAlternatives:
     token = unsubscribe_token(member)
     unsubscribe = unsubscribe_url(token)
     text, html = mail.body.fill({"unsubscribe_url": unsubscribe})
-    message = EmailMultiAlternatives(
-        subject=mail.subject,
-        body=text,
-        from_email=mail.from_email,
-        to=[member.email],
-        reply_to=[make_reply_address(post_id=post_id, member_id=member.id, generation=token_generation(member))],
+    return list_message(
+        member=member, from_header=mail.from_header, subject=mail.subject, text=text, html=html,
         headers={**mail.headers, **list_headers(mail.thread_url, unsubscribe, token)},
+        reply_to=make_reply_address(post_id=post_id, member_id=member.id, generation=token_generation(member)),
     )
-    message.attach_alternative(html, "text/html")
-    return message
 
 
 def fan_out_post(post_id: int) -> None:
@@ -162,9 +192,32 @@ def fan_out_post(post_id: int) -> None:
         tasks.deliver_outbound.delay(outbound_id)
 
 
+def refusal(error: Exception) -> str:
+    """Why the receiving side refused this message for good ("" when a later attempt may succeed): a 5xx answer
+    to the recipient or to the message, or an ESP that rejected the address. Another try would only be refused
+    again, and some providers count repeated attempts against our reputation."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        answers = list(error.recipients.values())
+        if answers and all(code >= 500 for code, _ in answers):
+            return "; ".join(f"{code} {_text(answer)}" for code, answer in answers)
+    elif isinstance(error, smtplib.SMTPDataError) and error.smtp_code >= 500:
+        return f"{error.smtp_code} {_text(error.smtp_error)}"
+    elif isinstance(error, AnymailRecipientsRefused):
+        return str(error)
+    return ""
+
+
+def _text(answer) -> str:
+    return answer.decode(errors="replace") if isinstance(answer, bytes) else str(answer)
+
+
 def deliver_outbound(outbound_id: int) -> None:
     """Send one row at most once: the row stays locked while its message is handed to the mail server,
-    so a duplicated task waits, then finds it sent."""
+    so a duplicated task waits, then finds it sent.
+
+    One window remains, as in every mail system that records what it sent: between the mail server's 250
+    ("accepted") and our commit. A worker killed there leaves the row pending, and the task's redelivery sends
+    the message a second time. Everything before the 250 is retried and everything after the commit is skipped."""
     error = None
     with transaction.atomic():
         row = selectors.lock_pending_outbound(outbound_id)
@@ -180,10 +233,13 @@ def deliver_outbound(outbound_id: int) -> None:
             with get_connection() as connection:
                 connection.send_messages([message])
         except Exception as exc:  # noqa: BLE001  (SMTP, network and ESP errors alike: retried, then FAILED)
-            error = exc
-            OutboundMessage.objects.filter(pk=row.pk).update(
-                attempts=F("attempts") + 1, last_error=f"{type(exc).__name__}: {exc}"
-            )
+            reason = refusal(exc)
+            changes = {"attempts": F("attempts") + 1, "last_error": f"{type(exc).__name__}: {exc}"}
+            if reason:
+                changes.update(status=OutboundMessage.Status.FAILED, last_error=f"Refused for good: {reason}")
+            else:
+                error = exc
+            OutboundMessage.objects.filter(pk=row.pk).update(**changes)
         else:
             OutboundMessage.objects.filter(pk=row.pk).update(
                 status=OutboundMessage.Status.SENT, attempts=F("attempts") + 1, sent_at=timezone.now()
@@ -196,4 +252,3 @@ def mark_failed(outbound_id: int) -> None:
     OutboundMessage.objects.filter(pk=outbound_id, status=OutboundMessage.Status.PENDING).update(
         status=OutboundMessage.Status.FAILED
     )
-

@@ -1,49 +1,96 @@
-"""Reads for outbound mail and digests, each in a fixed number of queries whatever the number of members."""
+"""Reads for outbound mail and digests, each in a fixed number of queries whatever the number of members.
 
-from datetime import datetime
+How a member gets a post (its *post mode*) is worked out in SQL, in `with_post_mode`, the one place that says it:
+
+1. the member's Subscription on the post's thread, else on its category, else their MailPreference.mode (daily
+   when they never chose); subscription levels map to modes: watch → each, mute → none, the others by name;
+2. "mine" becomes each when the member takes part in the thread (wrote a post in it, which includes starting it,
+   or is named in one of its posts), none otherwise;
+3. the opening post of a thread in a moderators-only category (an announcement) goes out at once to everyone
+   whose choice is not none;
+and only active members whose list mail is not paused get anything; never the author; never a deleted, hidden or
+held post. Each-message mail follows post mode "each"; daily and weekly digests carry the posts of their mode.
+"""
+
+from collections import defaultdict
+from datetime import date, datetime
 
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce, JSONObject
+from django.db.models import Case, DateField, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
 
 from community.models import Member
-from threads.models import Post, Subscription
+from threads.models import Mention, Post, Subscription, Webinar
 
 from .models import DigestLog, MailPreference, OutboundMessage
 
+Mode = MailPreference.Mode
+LEVEL_MODES = {
+    Subscription.Level.WATCH: Mode.EACH,
+    Subscription.Level.DAILY: Mode.DAILY,
+    Subscription.Level.WEEKLY: Mode.WEEKLY,
+    Subscription.Level.MINE: Mode.MINE,
+    Subscription.Level.MUTE: Mode.NONE,
+}
+
+
+def receiving_list_mail() -> QuerySet[Member]:
+    """Active members whose list mail is not paused (a hard bounce or a complaint pauses it: mailer.bounces)."""
+    return Member.objects.filter(status=Member.Status.ACTIVE, mail_preference__delivery_paused_at__isnull=True)
+
+
+def mail_mode() -> Coalesce:
+    return Coalesce("mail_preference__mode", Value(Mode.DAILY))
+
+
+def visible_posts() -> QuerySet[Post]:
+    return Post.objects.filter(deleted_at__isnull=True, hidden_at__isnull=True, held_at__isnull=True)
+
+
+def with_post_mode(members: QuerySet[Member], post) -> QuerySet[Member]:
+    """`members` annotated with `post_mode`: how each gets one post (rules in the module docstring).
+
+    `post` is the post's id as a subquery of `members` sees it: an int, or `OuterRef(OuterRef("pk"))` when
+    `members` is itself a subquery of a query over posts (digests), so one expression serves both."""
+    member = OuterRef("pk")
+    thread_level = Subscription.objects.filter(member=member, thread__posts=post).values("level")[:1]
+    category_level = Subscription.objects.filter(member=member, category__threads__posts=post).values("level")[:1]
+    return members.annotate(
+        chosen_level=Coalesce(Subquery(thread_level), Subquery(category_level)),
+        chosen_mode=Case(
+            *(When(chosen_level=level, then=Value(mode)) for level, mode in LEVEL_MODES.items()),
+            default=mail_mode(),
+        ),
+        takes_part=Exists(Post.objects.filter(thread__posts=post, author=member))
+        | Exists(Mention.objects.filter(post__thread__posts=post, member=member)),
+        is_announcement=Exists(Post.objects.filter(pk=post, parent__isnull=True,
+                                                   thread__category__moderators_only=True)),
+        post_mode=Case(
+            When(Q(is_announcement=True) & ~Q(chosen_mode=Mode.NONE), then=Value(Mode.EACH)),
+            When(chosen_mode=Mode.MINE, takes_part=True, then=Value(Mode.EACH)),
+            When(chosen_mode=Mode.MINE, then=Value(Mode.NONE)),
+            default=F("chosen_mode"),
+        ),
+    )
+
 
 def wanting_post_mail(post_id: int) -> QuerySet[Member]:
-    """Active members who get this post by email as it is posted: those watching its thread (or, with no choice
-    made for the thread, its category) unless they chose no email at all, and those on every message who muted
-    neither. A choice for the thread wins over one for its category."""
-    thread_level = Subscription.objects.filter(member=OuterRef("pk"), thread__posts=post_id).values("level")
-    category_level = Subscription.objects.filter(member=OuterRef("pk"), category__threads__posts=post_id)
+    """Members who get this post by email as it is posted (post mode each), the author excepted."""
     return (
-        Member.objects.filter(status=Member.Status.ACTIVE)
-        .annotate(
-            subscription=Coalesce(Subquery(thread_level[:1]), Subquery(category_level.values("level")[:1])),
-            mail_mode=Coalesce("mail_preference__mode", Value(MailPreference.Mode.DAILY)),
-        )
-        .filter(
-            Q(subscription=Subscription.Level.WATCH) & ~Q(mail_mode=MailPreference.Mode.NONE)
-            | Q(subscription__isnull=True, mail_mode=MailPreference.Mode.EACH)
-        )
+        with_post_mode(receiving_list_mail(), post_id)
+        .filter(Exists(visible_posts().filter(pk=post_id)), post_mode=Mode.EACH)
+        .exclude(Exists(Post.objects.filter(pk=post_id, author=OuterRef("pk"))))
     )
 
 
 def each_message_recipient_ids(post: Post) -> list[int]:
-    """Members who get the post as it is posted, except the author (they know what they wrote)."""
-    return list(wanting_post_mail(post.id).exclude(pk=post.author_id).values_list("pk", flat=True))
+    return list(wanting_post_mail(post.id).values_list("pk", flat=True))
 
 
 def still_wants_post(member_id: int, post_id: int) -> bool:
-    """Checked again at delivery: membership, mail mode and subscriptions may have changed since the fan-out,
-    and a moderator may have hidden the post for review, or it may have been deleted."""
-    return (
-        wanting_post_mail(post_id).filter(pk=member_id)
-        .filter(Exists(Post.objects.filter(pk=post_id, hidden_at__isnull=True, deleted_at__isnull=True)))
-        .exists()
-    )
+    """Checked again at delivery: membership, mail choices and pauses may have changed since the fan-out, and the
+    post may have been hidden, held or deleted."""
+    return wanting_post_mail(post_id).filter(pk=member_id).exists()
 
 
 def pending_outbound_ids(post_id: int) -> list[int]:
@@ -69,7 +116,8 @@ def post_edited_at(post_id: int) -> datetime | None:
 
 
 def post_for_mail(post_id: int) -> Post:
-    return Post.objects.select_related("thread__category", "author__organization").get(pk=post_id)
+    return (Post.objects.select_related("thread__category", "author__organization")
+            .prefetch_related("attachments").get(pk=post_id))
 
 
 def ancestor_message_ids(post: Post) -> list[str]:
@@ -84,28 +132,73 @@ def ancestor_message_ids(post: Post) -> list[str]:
     return chain[::-1]
 
 
-def due_digest_members(today) -> QuerySet[Member]:
-    """Active members on the daily digest (the default when they never chose) who have none for `today`,
-    each with `previous_covered_until`: where their last digest stopped (None before the first), and
-    `subscribed_to`: the threads and categories they watch or mute, as {"thread": id, "category": id}."""
-    last_covered = DigestLog.objects.filter(member=OuterRef("pk")).order_by("-period").values("covered_until")
-    subscriptions = Subscription.objects.filter(member=OuterRef("pk")).values(
-        json=JSONObject(thread="thread_id", category="category_id")
-    )
+# --- Digests -------------------------------------------------------------------------------------------------------
+
+def member_time_zones() -> list[str]:
+    """The time zones active members chose ("" for the site's)."""
+    return list(Member.objects.filter(status=Member.Status.ACTIVE).order_by().values_list("time_zone", flat=True)
+                .distinct())
+
+
+def due_digest_members(kind: str, periods: dict[str, date]) -> QuerySet[Member]:
+    """Members who may get a digest of `kind` (their own mode, or a thread or category they set to it) and have
+    none yet for the period now due in their time zone. `periods` maps each `Member.time_zone` value whose digest
+    is due to that period; members in other zones are not due. Each member comes with `period`; `last_period` and
+    `last_covered_until` of their latest digest of this kind; and `latest_covered_until` of any kind."""
+    zones_by_period = defaultdict(list)
+    for zone, period in periods.items():
+        zones_by_period[period].append(zone)
+    logs = DigestLog.objects.filter(member=OuterRef("pk"))
+    last_of_kind = logs.filter(kind=kind).order_by("-period")
     return (
-        Member.objects.filter(status=Member.Status.ACTIVE)
-        .filter(Q(mail_preference__mode=MailPreference.Mode.DAILY) | Q(mail_preference__isnull=True))
-        .exclude(digests__period=today)
+        receiving_list_mail()
+        .annotate(
+            mail_mode=mail_mode(),
+            period=Case(*(When(time_zone__in=zones, then=Value(period)) for period, zones in zones_by_period.items()),
+                        output_field=DateField()),
+        )
+        .filter(Q(mail_mode=kind) | Exists(Subscription.objects.filter(member=OuterRef("pk"), level=kind)),
+                period__isnull=False)
+        .exclude(Exists(logs.filter(kind=kind, period=OuterRef("period"))))
+        .annotate(
+            last_period=Subquery(last_of_kind.values("period")[:1]),
+            last_covered_until=Subquery(last_of_kind.values("covered_until")[:1]),
+            latest_covered_until=Subquery(logs.order_by("-covered_until").values("covered_until")[:1]),
+        )
         .select_related("user", "mail_preference")
-        .annotate(previous_covered_until=Subquery(last_covered[:1]), subscribed_to=ArraySubquery(subscriptions))
         .order_by("pk")
     )
 
 
-def posts_between(start: datetime, end: datetime) -> list[Post]:
-    """Posts with start < created_at <= end, ordered by category, thread and time, for a digest batch."""
-    return list(
-        Post.objects.filter(created_at__gt=start, created_at__lte=end, hidden_at__isnull=True, deleted_at__isnull=True)
+def digest_posts(kind: str, member_ids: list[int], start: datetime, end: datetime) -> list[Post]:
+    """Visible posts with start < created_at <= end that some of `member_ids` get in a digest of `kind`, each
+    with `digest_recipients` (those members' ids), ordered by category, thread and time, attachments prefetched.
+    A post emailed to a member one by one (before they changed their choice) is not theirs again."""
+    emailed = OutboundMessage.objects.filter(post=OuterRef(OuterRef("pk")), member=OuterRef("pk"),
+                                             status__in=[OutboundMessage.Status.SENT, OutboundMessage.Status.PENDING])
+    recipients = (
+        with_post_mode(receiving_list_mail().filter(pk__in=member_ids), OuterRef(OuterRef("pk")))
+        .filter(post_mode=kind)
+        .exclude(pk=OuterRef("author_id"))
+        .exclude(Exists(emailed))
+        .order_by()
+        .values("pk")
+    )
+    posts = (
+        visible_posts().filter(created_at__gt=start, created_at__lte=end)
+        .annotate(digest_recipients=ArraySubquery(recipients))
         .select_related("thread__category", "author__organization")
+        .prefetch_related("attachments")
         .order_by("thread__category__position", "thread__category__name", "thread_id", "created_at", "pk")
+    )
+    return [post for post in posts if post.digest_recipients]
+
+
+def upcoming_events(start: datetime, end: datetime) -> list[Webinar]:
+    """Webinars starting, and e-consultations live, between start and end, soonest first."""
+    return list(
+        Webinar.objects.filter(Q(starts_at__gte=start, starts_at__lte=end)
+                               | Q(econsultation__live_ends_at__gte=start, econsultation__live_starts_at__lte=end))
+        .select_related("econsultation__thread")
+        .order_by("starts_at")
     )

@@ -16,7 +16,7 @@ from community.models import Member
 
 from .events import member_mentioned
 from .markdown import MENTION, render_markdown
-from .models import Post
+from .models import Mention, Post
 
 
 def handle_for(full_name: str) -> str:
@@ -55,5 +55,10 @@ def render_post(body: str) -> tuple[str, set[int]]:
 
 
 def announce_mentions(post: Post, member_ids: set[int]) -> None:
-    for member_id in sorted(member_ids - {post.author_id}):
+    """Records whom the post names (list mail "only threads I take part in" counts a mention as taking part) and
+    tells each of them on commit. Calling it again for the same post stores nothing twice."""
+    named = sorted(member_ids - {post.author_id})
+    Mention.objects.bulk_create([Mention(post=post, member_id=member_id) for member_id in named],
+                                ignore_conflicts=True)
+    for member_id in named:
         transaction.on_commit(partial(member_mentioned.send, Post, post_id=post.id, member_id=member_id))
