@@ -46,6 +46,18 @@ def test_unsubscribe_post_can_switch_to_daily_digest(member, csrf_client):
     assert mode_of(member) == MailPreference.Mode.DAILY
 
 
+@pytest.mark.parametrize("mode", ["weekly", "mine"])
+def test_unsubscribe_post_can_switch_to_a_weekly_digest_or_only_my_threads(member, csrf_client, mode):
+    page = csrf_client.get(unsubscribe_url(member)).content.decode()
+
+    assert f'name="mode" value="{mode}"' in page
+    assert 'href="/mail/settings/"' in page
+
+    csrf_client.post(unsubscribe_url(member), {"mode": mode})
+
+    assert mode_of(member) == mode
+
+
 def test_unsubscribe_member_without_preference_row_gets_one(member, csrf_client):
     MailPreference.objects.filter(member=member).delete()
 
