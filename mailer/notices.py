@@ -18,7 +18,6 @@ from community.membership import confirmation_path, is_due, pauses_on
 from community.models import Application, Member
 from community.selectors import active_moderators, stale_applications
 from threads.models import EConsultation, Post
-from threads.webinars import participants
 
 from . import selectors
 from .models import MailPreference, SentNotice
@@ -263,9 +262,9 @@ SUMMARY_NOTICE = "econsultation_summary"
 
 
 def send_econsultation_summary(econsultation_id: int) -> None:
-    """The host's summary to everyone who took part (posted or watched), except members who asked for no email.
-    Each recipient is sent to in a transaction holding their SentNotice row: a retry after a partial failure
-    sends to the rest only."""
+    """The host's summary to every member who gets list mail (not "no email", not paused), like an announcement:
+    it is for those who missed the live window as much as for those who took part. Each recipient is sent to in
+    a transaction holding their SentNotice row: a retry after a partial failure sends to the rest only."""
     econsultation = (EConsultation.objects.select_related("webinar", "thread", "summarised_by")
                      .filter(pk=econsultation_id, summarised_at__isnull=False).first())
     if econsultation is None:
@@ -276,8 +275,7 @@ def send_econsultation_summary(econsultation_id: int) -> None:
         "thread_url": f"{settings.SITE_URL}{econsultation.thread.get_absolute_url()}",
     }
     already = SentNotice.objects.filter(kind=SUMMARY_NOTICE, object_id=econsultation.id).values("member_id")
-    recipients = (participants(econsultation).exclude(mail_preference__mode=MailPreference.Mode.NONE)
-                  .exclude(pk__in=already))
+    recipients = selectors.wanting_notices().exclude(pk__in=already).select_related("user").order_by("pk")
     with get_connection() as connection:
         for member in recipients:
             with transaction.atomic():
@@ -296,13 +294,14 @@ def send_econsultation_summary(econsultation_id: int) -> None:
 # --- Mentions ----------------------------------------------------------------------------------------------------
 
 def send_mention_notice(post_id: int, member_id: int) -> None:
-    """A post named the member with @handle. Skipped when they get the post itself by email, or when, by the
-    time this runs, they may no longer read it or the post was deleted or hidden."""
+    """A post named the member with @handle. Skipped when they get the post itself by email, chose no email or
+    have list mail paused, or when, by the time this runs, they may no longer read it or the post was deleted,
+    hidden or held."""
     member = _member(member_id)
     post = Post.objects.select_related("thread", "author").defer("search_vector").filter(pk=post_id).first()
     if member is None or post is None or post.deleted_at or post.hidden_at or not can_read(member.user, post):
         return
-    if selectors.still_wants_post(member.id, post.id):
+    if selectors.still_wants_post(member.id, post.id) or not selectors.wanting_notices().filter(pk=member.id).exists():
         return
     _message(
         to=member.email,

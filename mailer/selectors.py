@@ -39,6 +39,12 @@ def receiving_list_mail() -> QuerySet[Member]:
     return Member.objects.filter(status=Member.Status.ACTIVE, mail_preference__delivery_paused_at__isnull=True)
 
 
+def wanting_notices() -> QuerySet[Member]:
+    """Members who get the list's notices (e-consultation summaries, mentions): list mail not paused, and their
+    own mode is not "no email"."""
+    return receiving_list_mail().exclude(mail_preference__mode=Mode.NONE)
+
+
 def mail_mode() -> Coalesce:
     return Coalesce("mail_preference__mode", Value(Mode.DAILY))
 

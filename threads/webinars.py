@@ -14,7 +14,7 @@ from community.models import AuditRecord, Member
 
 from .events import econsultation_summarised
 from .markdown import render_markdown
-from .models import Category, EConsultation, Post, Presenter, Subscription, Webinar
+from .models import Category, EConsultation, Post, Presenter, Webinar
 from .services import PostingNotAllowed, create_reply, create_thread
 
 ECONSULTATIONS_CATEGORY = "E-consultations"
@@ -157,7 +157,7 @@ def submit_question(*, author: Member, econsultation: EConsultation, body: str) 
 
 @transaction.atomic
 def write_summary(*, econsultation: EConsultation, author: Member, summary: str) -> EConsultation:
-    """The host's summary after the live window; participants are mailed the first time, edits only show."""
+    """The host's summary after the live window; members are mailed it the first time, edits only show."""
     econsultation = EConsultation.objects.select_for_update().get(pk=econsultation.pk)
     if member_of(author.user) is None or not is_host(author, econsultation):
         raise NotAHost
@@ -172,11 +172,3 @@ def write_summary(*, econsultation: EConsultation, author: Member, summary: str)
     econsultation.save(update_fields=["summary", "summary_html", "summarised_at", "summarised_by"])
     return econsultation
 
-
-def participants(econsultation: EConsultation):
-    """Active members who posted in the thread or watch it."""
-    thread_id = econsultation.thread_id
-    posted = Post.objects.filter(thread_id=thread_id, deleted_at__isnull=True).values("author_id")
-    watching = Subscription.objects.filter(thread_id=thread_id, level=Subscription.Level.WATCH).values("member_id")
-    return (Member.objects.filter(Q(pk__in=posted) | Q(pk__in=watching), status=Member.Status.ACTIVE)
-            .select_related("user").order_by("pk"))

@@ -5,7 +5,7 @@ import pytest
 from django.core.mail.backends import locmem
 from django.utils import timezone
 
-from community.models import AuditRecord
+from community.models import AuditRecord, Member
 from mailer import inbound, notices
 from mailer.models import MailPreference
 from tests.conftest import login
@@ -175,12 +175,15 @@ def test_email_reply_while_live_is_not_marked_a_question(member, moderator, deli
     assert not Post.objects.get(parent=opening, source=Post.Source.EMAIL).is_question
 
 
-def test_write_summary_mails_participants_once(moderator, member_factory, mailoutbox,
-                                               django_capture_on_commit_callbacks):
+def test_write_summary_mails_every_member_who_gets_list_mail_once(moderator, member_factory, mailoutbox,
+                                                                  django_capture_on_commit_callbacks):
     econsultation = make_econsultation(moderator, EConsultation.CLOSED)
     poster, watcher = member_factory(), member_factory()
-    member_factory()  # a member who neither posted nor watched gets nothing
+    missed_it = member_factory(mail_mode=MailPreference.Mode.WEEKLY)  # neither posted nor watched: gets it too
     quiet = member_factory(mail_mode=MailPreference.Mode.NONE)
+    bouncing = member_factory()
+    MailPreference.objects.filter(member=bouncing).update(delivery_paused_at=timezone.now())
+    member_factory(status=Member.Status.SUSPENDED)
     for author in (poster, quiet):
         Post.objects.create(thread=econsultation.thread, author=author, body="Thanks", html="<p>Thanks</p>",
                             message_id=f"<{author.pk}@test>")
@@ -198,7 +201,7 @@ def test_write_summary_mails_participants_once(moderator, member_factory, mailou
     assert econsultation.summarised_by == moderator
     mails = _summary_mail(mailoutbox)
     assert sorted(address for message in mails for address in message.to) == sorted(
-        [poster.email, watcher.email, moderator.email])
+        [poster.email, watcher.email, missed_it.email, moderator.email])
     assert "ending ritual" in mails[0].body
     assert "<strong>Groups</strong>" in mails[0].alternatives[0][0]
 

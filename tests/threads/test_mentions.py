@@ -1,8 +1,10 @@
 import pytest
+from django.utils import timezone
 
 from community.models import Member
 from mailer.models import MailPreference
-from threads.mentions import handle_for, render_post
+from threads.mentions import announce_mentions, handle_for, render_post
+from threads.models import Mention
 from threads.posts import edit_post
 
 
@@ -76,3 +78,41 @@ def test_edit_post_notifies_only_newly_mentioned(member, member_factory, thread,
 
     assert len(mention_mails(mailoutbox, daily_reader)) == 1
     assert len(mention_mails(mailoutbox, other)) == 1
+
+
+def test_announce_mentions_stores_each_mention_once(member, thread, daily_reader, django_capture_on_commit_callbacks):
+    post = thread.posts.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        edit_post(editor=member, post_id=post.id, body="Asking @rita.reader and myself, @dana.member")
+
+    announce_mentions(post, {daily_reader.id})  # approving a held post announces its mentions again
+
+    assert list(Mention.objects.filter(post=post).values_list("member_id", flat=True)) == [daily_reader.id]
+
+
+@pytest.mark.parametrize("reason", ["no email", "paused"])
+def test_mention_not_sent_to_member_without_list_mail(reason, member, member_factory, thread, reply_factory,
+                                                       mailoutbox):
+    quiet = member_factory(full_name="Quinn Quiet", mail_mode=MailPreference.Mode.DAILY)
+    if reason == "no email":
+        MailPreference.objects.filter(member=quiet).update(mode=MailPreference.Mode.NONE)
+    else:
+        MailPreference.objects.filter(member=quiet).update(delivery_paused_at=timezone.now())
+
+    reply_factory(author=member, parent=thread.posts.get(), body="@quinn.quiet have a look")
+
+    assert mention_mails(mailoutbox, quiet) == []
+
+
+def test_mention_makes_an_only_my_threads_member_get_the_thread(member, member_factory, thread, reply_factory,
+                                                                mailoutbox):
+    mine = member_factory(full_name="Mina Mine", mail_mode=MailPreference.Mode.MINE)
+    root = thread.posts.get()
+    reply_factory(author=member, parent=root, body="Nobody named yet.")
+    reply_factory(author=member, parent=root, body="@mina.mine you will know this.")
+    reply_factory(author=member, parent=root, body="And a follow-up.")
+
+    bodies = [message.body for message in mailoutbox if message.to == [mine.email]]
+    assert len(bodies) == 2  # the post naming them (not as a mention notice) and what follows
+    assert "@mina.mine you will know this." in bodies[0] and "And a follow-up." in bodies[1]
+    assert mention_mails(mailoutbox, mine) == []
