@@ -4,7 +4,7 @@ same changed from a signed link that needs no login."""
 import calendar
 import zoneinfo
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
@@ -80,9 +80,9 @@ class DigestTimes:
 
 def digest_times(member: Member) -> DigestTimes:
     zone = member.time_zone or settings.TIME_ZONE
-    hour = datetime.combine(datetime.today(), time(settings.DIGEST_HOUR)).strftime("%-I %p").lower()
-    weekday = calendar.day_name[getattr(settings, "DIGEST_WEEKDAY", 0)]
-    return DigestTimes(time_zone=dict(US_TIME_ZONES).get(zone, zone.replace("_", " ")), hour=hour, weekday=weekday)
+    hour = f"{settings.DIGEST_HOUR % 12 or 12} {'am' if settings.DIGEST_HOUR < 12 else 'pm'}"
+    return DigestTimes(time_zone=dict(US_TIME_ZONES).get(zone, zone.replace("_", " ")), hour=hour,
+                       weekday=calendar.day_name[settings.DIGEST_WEEKDAY])
 
 
 @dataclass(frozen=True)

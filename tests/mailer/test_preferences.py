@@ -43,10 +43,11 @@ def test_mail_settings_explains_every_mode_and_marks_the_default(member_client, 
     assert 'href="/mail/help/"' in page
 
 
-def test_mail_settings_weekly_day_defaults_to_monday(member_client, settings):
-    del settings.DIGEST_WEEKDAY
+@pytest.mark.parametrize("hour, words", [(0, "12 am"), (7, "7 am"), (12, "12 pm"), (18, "6 pm")])
+def test_mail_settings_digest_hour_in_plain_words(member_client, settings, hour, words):
+    settings.DIGEST_HOUR = hour
 
-    assert "on Monday around" in member_client.get("/mail/settings/").content.decode()
+    assert f"One email a day, around {words}," in member_client.get("/mail/settings/").content.decode()
 
 
 def test_mail_settings_new_member_without_a_row_sees_the_daily_digest(member_client, member):
