@@ -246,8 +246,9 @@ def _dispatch(inbound: InboundMessage, message: MimeMessage) -> Outcome:
         return Outcome(InboundMessage.Status.IGNORED, automated)
     if found is None or found.kind == Kind.UNKNOWN:
         raise Rejection(
-            "It was not sent to one of our addresses. To answer a discussion by email, use Reply on a message "
-            f"you received from {settings.LIST_NAME}; to start a new discussion, write to {settings.LIST_ADDRESS}.",
+            "It was not sent to an address where the list takes messages. To answer a discussion by email, use "
+            f"Reply on a message you received from {settings.LIST_NAME}; to start a new discussion, write to "
+            f"{settings.LIST_ADDRESS}.",
             f"Recipients: {inbound.recipient or '-'}, {_header(message, 'To')}",
         )
     if found.kind == Kind.MODERATION:
@@ -414,9 +415,9 @@ def default_category() -> Category | None:
 
 def _member_for_sender(address: str) -> Member:
     """The active member whose confirmed address this is; Rejection otherwise."""
-    user = (User.objects.filter(Q(email__iexact=address)
-                                | Q(emailaddress__email__iexact=address, emailaddress__verified=True))
-            .select_related("member").distinct().first())
+    user = User.objects.filter(
+        Q(email__iexact=address) | Q(emailaddress__email__iexact=address, emailaddress__verified=True)
+    ).distinct().first()
     if user is None:
         if EmailAddress.objects.filter(email__iexact=address, verified=False).exists():
             raise Rejection(

@@ -332,7 +332,7 @@ def test_process_inbound_refuses_mail_not_sent_to_any_of_our_addresses(parent, r
     stored = deliver(raw)
 
     assert Post.objects.filter(source=Post.Source.EMAIL).count() == 0
-    assert_rejected_once(stored, replier.email, mailoutbox, "It was not sent to one of our addresses.")
+    assert_rejected_once(stored, replier.email, mailoutbox, "not sent to an address where the list takes messages.")
 
 
 def test_process_inbound_refuses_an_empty_reply(parent, replier, deliver, mailoutbox):
