@@ -64,8 +64,10 @@ def body_text(message: MimeMessage) -> str:
     if mixed_run is not None:
         return mixed_run
     part = message.get_body(preferencelist=("plain",))
-    if part is not None:
-        return _plain_text(part)
+    text = _plain_text(part) if part is not None else ""
+    if text.strip():
+        return text
+    # HTML-only mail, or an empty text part beside the HTML one (some webmail and mobile clients).
     part = message.get_body(preferencelist=("html",))
     return _normalise(html_to_text(_part_text(part))) if part is not None else ""
 

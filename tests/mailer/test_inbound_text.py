@@ -29,6 +29,13 @@ def test_read_reply_gives_the_same_words_from_the_html_part_alone():
     assert "[cid:" not in html_only.text
 
 
+def test_read_reply_reads_the_html_part_when_the_text_part_is_empty():
+    message = parsed("outlook_reply.eml")
+    next(part for part in message.walk() if part.get_content_type() == "text/plain").set_content("\n")
+
+    assert read_reply(message).text.startswith("Thank you for raising this. At our center we work only with")
+
+
 def test_new_words_keeps_the_answer_below_the_quote():
     text = f"{GMAIL_ATTRIBUTION}\n\n> How do you start a group?\n>\n> --\n> Read the whole thread\n\nWith tea.\n"
 
