@@ -9,7 +9,8 @@ class CaptureBackend(BaseEmailBackend):
     def send_messages(self, email_messages):
         captured = [
             CapturedEmail(
-                sender=message.from_email[:255],
+                # The From header; list mail's from_email is its envelope sender (a bounce address).
+                sender=message.extra_headers.get("From", message.from_email)[:255],
                 recipients=", ".join(message.recipients()),
                 subject=message.subject[:255],
                 raw=message.message().as_string(),

@@ -215,9 +215,10 @@ def deliver_outbound(outbound_id: int) -> None:
     """Send one row at most once: the row stays locked while its message is handed to the mail server,
     so a duplicated task waits, then finds it sent.
 
-    One window remains, as in every mail system that records what it sent: between the mail server's 250
-    ("accepted") and our commit. A worker killed there leaves the row pending, and the task's redelivery sends
-    the message a second time. Everything before the 250 is retried and everything after the commit is skipped."""
+    One window remains, as in every mail system that records what it sent: after the mail server has taken the
+    message (its 250 at the end of DATA) and before our commit. A worker killed there leaves the row pending, and
+    the task's redelivery sends the message a second time. A death before the 250 is retried (the server did not
+    take the message); after the commit, the row is sent and skipped (tests/mailer/test_worker.py)."""
     error = None
     with transaction.atomic():
         row = selectors.lock_pending_outbound(outbound_id)

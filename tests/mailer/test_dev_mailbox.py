@@ -40,6 +40,14 @@ def test_capture_backend_stores_each_message_instead_of_sending_it(captured_html
     assert "multipart/alternative" in captured_html_mail.raw
 
 
+def test_capture_backend_shows_the_from_header_of_list_mail(member, member_factory, thread, reply_factory):
+    reply_factory(author=member_factory(full_name="Eve Each"), parent=thread.posts.get(), body="Captured.")
+
+    captured = CapturedEmail.objects.get(recipients=member.email)
+
+    assert captured.sender == "Eve Each via HealTorture-Talk <talk@lists.example.org>"  # not the bounce address
+
+
 def test_mailbox_lists_captured_mail_for_staff(client, staff, captured_html_mail):
     client.force_login(staff.user)
 

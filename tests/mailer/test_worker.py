@@ -115,6 +115,8 @@ class WorkerProcess:
 def test_worker_killed_mid_fan_out_then_restarted_delivers_every_message_exactly_once(
     member, member_factory, category, queue, settings, tmp_path
 ):
+    """The kill lands while the server holds back its answer to DATA. A kill after the server's 250 and before
+    the worker commits the row is the one case that sends twice (see mailer.outbound.deliver_outbound)."""
     readers = [member_factory() for _ in range(8)]
     sink = Collect(delay=0.5)  # slow enough that the kill lands while a message is being handed over
     smtp = start_sink(settings, sink)
