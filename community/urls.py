@@ -34,7 +34,6 @@ urlpatterns = [
     path("moderation/members/<int:member_id>/role/", views.member_role, name="change_member_role"),
     path("moderation/audit/", views.audit, name="moderation_audit"),
     path("moderation/mail/", include("mailer.moderation_urls")),
-    path("moderation/mail/", include("mailer.moderation_urls")),
     path("moderation/organizations/", organization_views.organization_list, name="organization_list"),
     path("moderation/organizations/new/", organization_views.organization_create, name="organization_create"),
     path("moderation/organizations/<int:organization_id>/edit/", organization_views.organization_edit,

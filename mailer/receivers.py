@@ -5,7 +5,6 @@ from functools import partial
 from allauth.account.signals import email_confirmed
 from anymail.signals import inbound as anymail_inbound
 from anymail.signals import tracking as anymail_tracking
-from anymail.signals import tracking as anymail_tracking
 from django.db import transaction
 from django.dispatch import receiver
 
@@ -107,11 +106,6 @@ def store_provider_inbound(sender, event, esp_name, **kwargs):
     message = event.message
     envelope_recipient = getattr(message, "envelope_recipient", None) or ""
     inbound.receive_raw(message.as_bytes(), envelope_recipient=envelope_recipient)
-
-
-@receiver(anymail_tracking)
-def store_delivery_event(sender, event, esp_name, **kwargs):
-    bounces.record_tracking_event(event, esp_name)
 
 
 @receiver(anymail_tracking)

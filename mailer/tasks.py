@@ -132,16 +132,6 @@ def apply_stale_delivery_events() -> None:
 
 
 @shared_task(acks_late=True)
-def apply_delivery_event(delivery_event_id: int) -> None:
-    bounces.apply_delivery_event(delivery_event_id)
-
-
-@shared_task(acks_late=True)
-def apply_stale_delivery_events() -> None:
-    bounces.apply_stale_delivery_events()
-
-
-@shared_task(acks_late=True)
 def claim_imported_posts(email_address_id: int) -> None:
     list_import.claim_imported_posts(email_address_id)
 
