@@ -5,7 +5,7 @@ When. A digest belongs to a period: the day (daily), or the date of the latest D
 (weekly). Beat runs this every 15 minutes; a member is due when their period has begun (past the hour) and has no
 DigestLog yet, so a weekly digest whose day passed without it (no run, a failed send) goes out at the next run.
 
-What. The posts whose post mode (mailer.selectors.with_post_mode) is the digest's kind, new since the member's
+What. The posts whose post mode (mailer.selectors.recipients) is the digest's kind, new since the member's
 previous digest of that kind when they had one for the previous period. A member new to this kind of digest
 (they switched from daily to weekly, or chose weekly for one category) starts where their latest digest of any
 kind stopped, so a switch neither repeats nor skips posts; a first digest ever looks back one period; nobody gets
@@ -20,7 +20,7 @@ between claiming and sending, that digest is skipped but its posts are not lost:
 so the next period's digest includes them.
 
 In bulk. One query finds the zones, one the members due for each kind, one the calendar; then, per batch of
-members, one query fetches every post any of them gets with the ids of those who get it, one its attachments,
+members, one query pairs each of them with the posts they get, one fetches those posts, one their attachments,
 one claims the period for all of them and one records what was sent. Members who get the same posts in the same
 time zone share one rendering; only the greeting, reply addresses and unsubscribe link differ.
 """

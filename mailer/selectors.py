@@ -1,6 +1,6 @@
 """Reads for outbound mail and digests, each in a fixed number of queries whatever the number of members.
 
-How a member gets a post (its *post mode*) is worked out in SQL, in `with_post_mode`, the one place that says it:
+How a member gets a post (its *post mode*) is worked out in SQL, in `recipients`, the one place that says it:
 
 1. the member's Subscription on the post's thread, else on its category, else their MailPreference.mode (daily
    when they never chose); subscription levels map to modes: watch → each, mute → none, the others by name;
@@ -15,12 +15,12 @@ held post. Each-message mail follows post mode "each"; daily and weekly digests 
 from collections import defaultdict
 from datetime import date, datetime
 
-from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import Case, DateField, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db import connection
+from django.db.models import Case, DateField, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 
 from community.models import Member
-from threads.models import Mention, Post, Subscription, Webinar
+from threads.models import Category, Mention, Post, Subscription, Thread, Webinar
 
 from .models import DigestLog, MailPreference, OutboundMessage
 
@@ -45,58 +45,92 @@ def wanting_notices() -> QuerySet[Member]:
     return receiving_list_mail().exclude(mail_preference__mode=Mode.NONE)
 
 
-def mail_mode() -> Coalesce:
-    return Coalesce("mail_preference__mode", Value(Mode.DAILY))
-
-
 def visible_posts() -> QuerySet[Post]:
     return Post.objects.filter(deleted_at__isnull=True, hidden_at__isnull=True, held_at__isnull=True)
 
 
-def with_post_mode(members: QuerySet[Member], post) -> QuerySet[Member]:
-    """`members` annotated with `post_mode`: how each gets one post (rules in the module docstring).
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
 
-    `post` is the post's id as a subquery of `members` sees it: an int, or `OuterRef(OuterRef("pk"))` when
-    `members` is itself a subquery of a query over posts (digests), so one expression serves both."""
-    member = OuterRef("pk")
-    thread_level = Subscription.objects.filter(member=member, thread__posts=post).values("level")[:1]
-    category_level = Subscription.objects.filter(member=member, category__threads__posts=post).values("level")[:1]
-    return members.annotate(
-        chosen_level=Coalesce(Subquery(thread_level), Subquery(category_level)),
-        chosen_mode=Case(
-            *(When(chosen_level=level, then=Value(mode)) for level, mode in LEVEL_MODES.items()),
-            default=mail_mode(),
-        ),
-        takes_part=Exists(Post.objects.filter(thread__posts=post, author=member))
-        | Exists(Mention.objects.filter(post__thread__posts=post, member=member)),
-        is_announcement=Exists(Post.objects.filter(pk=post, parent__isnull=True,
-                                                   thread__category__moderators_only=True)),
-        post_mode=Case(
-            When(Q(is_announcement=True) & ~Q(chosen_mode=Mode.NONE), then=Value(Mode.EACH)),
-            When(chosen_mode=Mode.MINE, takes_part=True, then=Value(Mode.EACH)),
-            When(chosen_mode=Mode.MINE, then=Value(Mode.NONE)),
-            default=F("chosen_mode"),
-        ),
+
+# Every (post, member) pair is one row of `chosen`, whose subscription levels come from two index lookups; the
+# CASE below repeats only column references, and asks whether a member takes part in the thread only for "mine".
+# (Written as SQL because the ORM would repeat a subquery for each mention of an annotation in the CASE.)
+POST_MODE_SQL = """
+WITH post AS (
+    SELECT p.id, p.thread_id, p.author_id, t.category_id, p.parent_id IS NULL AND c.moderators_only AS announcement
+    FROM {post} p JOIN {thread} t ON t.id = p.thread_id JOIN {category} c ON c.id = t.category_id
+    WHERE p.id IN ({posts})
+), chosen AS (
+    SELECT m.id AS member_id, post.id AS post_id, post.thread_id, post.announcement,
+           COALESCE(CASE COALESCE(ts.level, cs.level) {level_modes} END, pref.mode, %s) AS mode
+    FROM post
+    JOIN {member} m ON m.id <> post.author_id AND m.id IN ({readers})
+    LEFT JOIN {preference} pref ON pref.member_id = m.id
+    LEFT JOIN {subscription} ts ON ts.member_id = m.id AND ts.thread_id = post.thread_id
+    LEFT JOIN {subscription} cs ON cs.member_id = m.id AND cs.category_id = post.category_id
+)
+SELECT member_id, post_id FROM chosen
+WHERE CASE
+    WHEN announcement AND mode <> %s THEN %s
+    WHEN mode = %s THEN CASE
+        WHEN EXISTS (SELECT 1 FROM {post} own
+                     WHERE own.thread_id = chosen.thread_id AND own.author_id = chosen.member_id)
+          OR EXISTS (SELECT 1 FROM {mention} n JOIN {post} named ON named.id = n.post_id
+                     WHERE named.thread_id = chosen.thread_id AND n.member_id = chosen.member_id)
+        THEN %s ELSE %s END
+    ELSE mode END = %s
+"""
+
+EMAILED_SQL = """
+AND NOT EXISTS (SELECT 1 FROM {outbound} o WHERE o.post_id = chosen.post_id AND o.member_id = chosen.member_id
+                AND o.status IN (%s, %s))
+"""
+
+
+def recipients(mode: str, *, post_id: int | None = None, created: tuple[datetime, datetime] | None = None,
+               member_ids: list[int] | None = None, leave_out_emailed: bool = False) -> list[tuple[int, int]]:
+    """(member id, post id) for each member who gets a post with post mode `mode` (rules in the module
+    docstring), in one query: for one post (`post_id`), or for the visible posts created in (start, end]
+    (`created`); among `member_ids` when given. With `leave_out_emailed`, a post already emailed to a member one
+    by one (before they changed their choice) is not theirs again."""
+    posts = visible_posts()
+    if post_id is not None:
+        posts = posts.filter(pk=post_id)
+    if created is not None:
+        posts = posts.filter(created_at__gt=created[0], created_at__lte=created[1])
+    readers = receiving_list_mail()
+    if member_ids is not None:
+        readers = readers.filter(pk__in=member_ids)
+    posts_sql, post_params = posts.order_by().values("pk").query.sql_with_params()
+    readers_sql, readers_params = readers.order_by().values("pk").query.sql_with_params()
+    level_modes = " ".join("WHEN %s THEN %s" for _ in LEVEL_MODES)
+    sql = POST_MODE_SQL.format(
+        post=_table(Post), thread=_table(Thread), category=_table(Category), member=_table(Member),
+        preference=_table(MailPreference), subscription=_table(Subscription), mention=_table(Mention),
+        posts=posts_sql, level_modes=level_modes, readers=readers_sql,
     )
-
-
-def wanting_post_mail(post_id: int) -> QuerySet[Member]:
-    """Members who get this post by email as it is posted (post mode each), the author excepted."""
-    return (
-        with_post_mode(receiving_list_mail(), post_id)
-        .filter(Exists(visible_posts().filter(pk=post_id)), post_mode=Mode.EACH)
-        .exclude(Exists(Post.objects.filter(pk=post_id, author=OuterRef("pk"))))
-    )
+    params = [
+        *post_params, *(value for pair in LEVEL_MODES.items() for value in pair), Mode.DAILY, *readers_params,
+        Mode.NONE, Mode.EACH, Mode.MINE, Mode.EACH, Mode.NONE, mode,
+    ]
+    if leave_out_emailed:
+        sql += EMAILED_SQL.format(outbound=_table(OutboundMessage))
+        params += [OutboundMessage.Status.SENT, OutboundMessage.Status.PENDING]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def each_message_recipient_ids(post: Post) -> list[int]:
-    return list(wanting_post_mail(post.id).values_list("pk", flat=True))
+    """Members who get this post by email as it is posted (post mode each)."""
+    return [member_id for member_id, _ in recipients(Mode.EACH, post_id=post.id)]
 
 
 def still_wants_post(member_id: int, post_id: int) -> bool:
     """Checked again at delivery: membership, mail choices and pauses may have changed since the fan-out, and the
     post may have been hidden, held or deleted."""
-    return wanting_post_mail(post_id).filter(pk=member_id).exists()
+    return bool(recipients(Mode.EACH, post_id=post_id, member_ids=[member_id]))
 
 
 def pending_outbound_ids(post_id: int) -> list[int]:
@@ -159,7 +193,7 @@ def due_digest_members(kind: str, periods: dict[str, date]) -> QuerySet[Member]:
     return (
         receiving_list_mail()
         .annotate(
-            mail_mode=mail_mode(),
+            mail_mode=Coalesce("mail_preference__mode", Value(Mode.DAILY)),
             period=Case(*(When(time_zone__in=zones, then=Value(period)) for period, zones in zones_by_period.items()),
                         output_field=DateField()),
         )
@@ -177,27 +211,22 @@ def due_digest_members(kind: str, periods: dict[str, date]) -> QuerySet[Member]:
 
 
 def digest_posts(kind: str, member_ids: list[int], start: datetime, end: datetime) -> list[Post]:
-    """Visible posts with start < created_at <= end that some of `member_ids` get in a digest of `kind`, each
-    with `digest_recipients` (those members' ids), ordered by category, thread and time, attachments prefetched.
-    A post emailed to a member one by one (before they changed their choice) is not theirs again."""
-    emailed = OutboundMessage.objects.filter(post=OuterRef(OuterRef("pk")), member=OuterRef("pk"),
-                                             status__in=[OutboundMessage.Status.SENT, OutboundMessage.Status.PENDING])
-    recipients = (
-        with_post_mode(receiving_list_mail().filter(pk__in=member_ids), OuterRef(OuterRef("pk")))
-        .filter(post_mode=kind)
-        .exclude(pk=OuterRef("author_id"))
-        .exclude(Exists(emailed))
-        .order_by()
-        .values("pk")
-    )
-    posts = (
-        visible_posts().filter(created_at__gt=start, created_at__lte=end)
-        .annotate(digest_recipients=ArraySubquery(recipients))
+    """Posts created in (start, end] that some of `member_ids` get in a digest of `kind`, each with
+    `digest_recipients` (the set of those members' ids), ordered by category, thread and time, with attachments."""
+    getting = defaultdict(set)
+    for member_id, post_id in recipients(kind, created=(start, end), member_ids=member_ids, leave_out_emailed=True):
+        getting[post_id].add(member_id)
+    if not getting:
+        return []
+    posts = list(
+        Post.objects.filter(pk__in=getting)
         .select_related("thread__category", "author__organization")
         .prefetch_related("attachments")
         .order_by("thread__category__position", "thread__category__name", "thread_id", "created_at", "pk")
     )
-    return [post for post in posts if post.digest_recipients]
+    for post in posts:
+        post.digest_recipients = getting[post.id]
+    return posts
 
 
 def upcoming_events(start: datetime, end: datetime) -> list[Webinar]:
