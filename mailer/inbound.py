@@ -55,6 +55,7 @@ from .tokens import (
     parse_reply_address,
 )
 
+REJECTION_QUOTE_CHARACTERS = 20_000
 REJECTION_INTERVAL_SECONDS = 60 * 60
 _RECIPIENT_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To")
 _AUTOMATED_SENDERS = {"mailer-daemon", "postmaster"}
@@ -330,6 +331,12 @@ def _start_thread(inbound: InboundMessage, message: MimeMessage, found: Route) -
     answered = _answered_post(message)
     if answered is not None:
         return _reply_to_list(inbound, message, answered)
+    if _answers_digest(message):
+        raise Rejection(
+            "It answered a whole digest, so the list could not tell which message you meant. Under each message "
+            "in a digest is an address that answers just that message; or answer on the website. To start a new "
+            f"discussion, write to {settings.LIST_ADDRESS} with a subject of its own."
+        )
     category = _category_for(found)
     member = _member_for_sender(inbound.sender)
     if not can_post(member.user, category):
@@ -368,6 +375,13 @@ def _answered_post(message: MimeMessage) -> Post | None:
         if found is not None:
             return found
     return None
+
+
+def _answers_digest(message: MimeMessage) -> bool:
+    """A digest's Message-ID names it (mailer.digests): "Reply" to a digest reaches the list address with it."""
+    suffix = f"@{settings.LIST_DOMAIN.lower()}>"
+    words = " ".join(_header_values(message, "In-Reply-To") + _header_values(message, "References")).lower().split()
+    return any(".digest-" in word and word.endswith(suffix) for word in words)
 
 
 def _reply_to_list(inbound: InboundMessage, message: MimeMessage, parent: Post) -> Outcome:
@@ -494,9 +508,12 @@ def send_rejection(inbound_id: int, reason: str) -> None:
     if not cache.add(key, inbound_id, timeout=REJECTION_INTERVAL_SECONDS):
         return
     subject = inbound.subject or "(no subject)"
+    message = email.message_from_bytes(inbound.raw.encode("utf-8"), policy=policy.default)
     body = render_to_string("mailer/email/rejection.txt", {
         "reason": reason,
         "subject": subject,
+        # So that nothing they wrote is lost: they can post it on the website as it is.
+        "their_words": read_reply(message).text[:REJECTION_QUOTE_CHARACTERS],
         "received_at": inbound.received_at,
         "list_name": settings.LIST_NAME,
         "site_url": settings.SITE_URL,

@@ -43,9 +43,9 @@ def unsubscribe(inbound: InboundMessage, message, *, automated: bool) -> Outcome
     already = MailPreference.objects.filter(member=member, mode=MailPreference.Mode.NONE).exists()
     set_mail_mode(member, MailPreference.Mode.NONE)
     if already:  # a second request changes nothing, and asks for no second confirmation
-        return Outcome(Status.POSTED, f"Unsubscribed member {member.pk} already.")
+        return Outcome(Status.HANDLED, f"Unsubscribed member {member.pk} already.")
     return Outcome(
-        Status.POSTED, f"Unsubscribed member {member.pk}.", notice_to=member,
+        Status.HANDLED, f"Unsubscribed member {member.pk}.", notice_to=member,
         notice_subject=f"You will no longer get {settings.LIST_NAME} by email",
         notice_text=(
             f"As asked by email to {inbound.recipient or 'our unsubscribe address'}, you will no longer get messages "
@@ -80,7 +80,7 @@ def moderate(inbound: InboundMessage, message, address: str) -> Outcome:
     command, reason = _command(reply_text(message))
     decide = _decide_application if target.kind == "application" else _decide_post
     answer = decide(target.object_id, moderator, command, reason)
-    return Outcome(Status.POSTED if answer.done else Status.REJECTED, answer.line, notice_to=moderator,
+    return Outcome(Status.HANDLED if answer.done else Status.REJECTED, answer.line, notice_to=moderator,
                    notice_subject=answer.subject, notice_text=answer.line)
 
 

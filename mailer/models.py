@@ -52,8 +52,8 @@ class OutboundMessage(models.Model):
 
 
 class DigestLog(models.Model):
-    """A digest sent (or found empty) for one member and one period (a day, or the week starting that Monday,
-    in the member's time zone); the unique row makes reruns harmless."""
+    """A digest sent (or found empty) for one member and one period, named by its date in the member's time zone:
+    the day, or for a weekly digest that week's DIGEST_WEEKDAY; the unique row makes reruns harmless."""
 
     class Kind(models.TextChoices):
         DAILY = "daily", "Daily"
@@ -81,6 +81,7 @@ class InboundMessage(models.Model):
     class Status(models.TextChoices):
         RECEIVED = "received", "Received"
         POSTED = "posted", "Posted"
+        HANDLED = "handled", "Done (an unsubscribe, or a moderator's answer)"
         REJECTED = "rejected", "Rejected (sender told why)"
         IGNORED = "ignored", "Ignored (automated or our own mail)"
 

@@ -19,7 +19,7 @@ from community.models import Application, Member
 from community.selectors import active_moderators, stale_applications
 from threads.models import EConsultation, Post
 
-from . import selectors
+from . import list_import, selectors
 from .models import MailPreference, SentNotice
 from .outbound import token_generation
 from .tokens import make_moderation_address
@@ -79,6 +79,9 @@ def send_application_decision(application_id: int) -> None:
     if application.status not in (Application.Status.APPROVED, Application.Status.REJECTED):
         return
     approved = application.status == Application.Status.APPROVED
+    if approved:
+        # Before the welcome names their delivery mode: someone invited from the Google Group keeps theirs.
+        list_import.apply_invitation_delivery(application_id)
     preference = MailPreference.objects.filter(member=application.member).first()
     _message(
         to=application.member.email,

@@ -54,12 +54,6 @@ def enqueue_econsultation_summary(sender, econsultation_id, **kwargs):
     tasks.send_econsultation_summary.delay(econsultation_id)
 
 
-# Before the decision email, so that (where tasks run in order) the welcome names the mode that will apply.
-@receiver(application_decided)
-def enqueue_invitation_delivery(sender, application_id, **kwargs):
-    tasks.apply_invitation_delivery.delay(application_id)
-
-
 @receiver(application_decided)
 def enqueue_decision_email(sender, application_id, **kwargs):
     tasks.send_application_decision.delay(application_id)

@@ -136,11 +136,6 @@ def claim_imported_posts(email_address_id: int) -> None:
     list_import.claim_imported_posts(email_address_id)
 
 
-@shared_task(acks_late=True)
-def apply_invitation_delivery(application_id: int) -> None:
-    list_import.apply_invitation_delivery(application_id)
-
-
 @shared_task(acks_late=True, **RETRY_SENDING)
 def send_list_invitation(invitation_id: int) -> None:
     list_import.send_invitation(invitation_id)

@@ -547,6 +547,22 @@ def test_process_inbound_puts_a_reply_all_under_the_post_whichever_copy_comes_fi
     assert Thread.objects.count() == 1
 
 
+def test_process_inbound_refuses_an_answer_to_a_whole_digest_and_gives_the_words_back(replier, category, deliver,
+                                                                                    mailoutbox):
+    digest_id = f"<176512345678.4242.9876543210.digest-daily@{django_settings.LIST_DOMAIN}>"
+    raw = new_thread_eml(replier.email, django_settings.LIST_ADDRESS,
+                         subject="Re: [HealTorture-Talk] Daily digest, Monday 1 December: 3 new messages")
+    raw = f"In-Reply-To: {digest_id}\nReferences: {digest_id}\n".encode() + raw
+
+    stored = deliver(raw, envelope_recipient=django_settings.LIST_ADDRESS)
+
+    assert not Thread.objects.filter(author=replier).exists()
+    assert_rejected_once(stored, replier.email, mailoutbox, "It answered a whole digest")
+    [rejection] = rejections(mailoutbox)
+    assert "What you wrote, so that nothing is lost:" in rejection.body
+    assert "clients in rural counties cannot travel to the office." in rejection.body
+
+
 @pytest.mark.parametrize("local_part", ["unsubscribe", "auto-replies", "talk", "postmaster", "reply-guidelines"])
 def test_category_address_is_none_for_a_reserved_local_part(local_part, db):
     assert inbound.category_address(Category(name="x", slug=local_part)) is None

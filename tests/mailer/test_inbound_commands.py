@@ -51,7 +51,7 @@ def test_unsubscribe_by_email_turns_list_mail_off_and_confirms_to_the_members_ow
     assert "you will no longer get messages or digests" in confirmation.body
     assert "http://testserver/mail/settings/" in confirmation.body
     stored.refresh_from_db()
-    assert stored.status == InboundMessage.Status.POSTED
+    assert stored.status == InboundMessage.Status.HANDLED
     assert rejections(mailoutbox) == []
 
 
@@ -125,8 +125,10 @@ def one_line(mailoutbox, moderator) -> str:
 
 
 def test_moderate_by_email_approves_an_application(application, moderator, deliver, mailoutbox):
-    deliver(moderation_eml(moderator, "application", application.id, "Approve"))
+    stored = deliver(moderation_eml(moderator, "application", application.id, "Approve"))
 
+    stored.refresh_from_db()
+    assert stored.status == InboundMessage.Status.HANDLED
     application.refresh_from_db()
     assert (application.status, application.decided_by) == (Application.Status.APPROVED, moderator)
     assert Member.objects.get(pk=application.member_id).status == Member.Status.ACTIVE
