@@ -8,6 +8,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 
 from community.models import Member
 from threads.models import Category, Subscription
@@ -59,6 +60,14 @@ def current_token_generation(member_id: int) -> int | None:
     """The generation signed into the member's addresses (mailer.tokens); None when there is no such member."""
     row = Member.objects.filter(pk=member_id).values_list("pk", "mail_preference__token_generation").first()
     return None if row is None else row[1] or 0
+
+
+def withdraw_mail_links(member: Member) -> None:
+    """Every reply address, unsubscribe link and bounce address sent to the member so far stops working (their
+    MAC is signed with the generation): for list mail forwarded to someone who should not answer as them. Mail
+    sent from now on carries new ones."""
+    preference, _ = MailPreference.objects.get_or_create(member=member)
+    MailPreference.objects.filter(pk=preference.pk).update(token_generation=F("token_generation") + 1)
 
 
 def set_mail_mode(member: Member, mode: str) -> MailPreference:

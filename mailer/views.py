@@ -21,6 +21,7 @@ from .preferences import (
     save_mail_settings,
     set_mail_mode,
     settings_for,
+    withdraw_mail_links,
 )
 from .tokens import InvalidToken
 
@@ -65,6 +66,14 @@ def forget_thread_choice(request, thread_id):
     thread = get_readable_thread(request.user, thread_id)
     set_subscription(request.member, level="", thread=thread)
     messages.success(request, f"Email from “{thread.title}” follows your usual setting again.")
+    return redirect("mail_settings")
+
+
+@require_POST
+def withdraw_links(request):
+    withdraw_mail_links(request.member)
+    messages.success(request, "Done: the reply and unsubscribe links in emails you already have no longer work. "
+                              "Emails from now on carry new ones.")
     return redirect("mail_settings")
 
 

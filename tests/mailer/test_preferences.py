@@ -7,9 +7,12 @@ from django.utils import timezone
 
 from community.models import Member
 from mailer import bounces
-from mailer.models import MailPreference
+from mailer.models import InboundMessage, MailPreference
+from mailer.outbound import build_post_message
 from threads.models import Category, Subscription
 from threads.reading import set_subscription
+
+from .inbound_mail import reply_address, reply_eml
 
 Mode = MailPreference.Mode
 Level = Subscription.Level
@@ -181,3 +184,23 @@ def test_mail_help_explains_the_list_addresses(member_client, moderator, categor
     assert "Reply to post" in page and "What a digest is" in page and "Attachments" in page
     assert f'href="/members/{moderator.id}/">Mo Derator</a>' in page
     assert 'href="/mail/settings/"' in page
+
+
+def test_withdraw_links_stops_old_reply_and_unsubscribe_links(member_client, member, opening_post, deliver,
+                                                              mailoutbox):
+    old_message = build_post_message(opening_post.id, member)
+    old_reply_address = old_message.reply_to[0]
+    old_unsubscribe = re.search(r"<(http://testserver/mail/unsubscribe/[^>]+)>",
+                                old_message.extra_headers["List-Unsubscribe"]).group(1)
+
+    response = member_client.post("/mail/settings/withdraw-links/")
+
+    assert response.status_code == 302
+    assert member_client.get(old_unsubscribe).status_code == 400
+    stored = deliver(reply_eml("gmail_reply.eml", opening_post, member).replace(
+        reply_address(opening_post, member).encode(), old_reply_address.encode()))
+    stored.refresh_from_db()
+    assert stored.status == InboundMessage.Status.REJECTED
+    assert "withdrawn" in stored.note
+    new_reply_address = build_post_message(opening_post.id, Member.objects.get(pk=member.pk)).reply_to[0]
+    assert new_reply_address != old_reply_address
