@@ -185,7 +185,9 @@ def test_moderate_by_email_refuses(case, application, moderator, deliver, mailou
     elif case == "no longer a moderator":
         Member.objects.filter(pk=moderator.pk).update(role=Member.Role.MEMBER)
     else:
-        raw = re.sub(rb"(moderate-[a-z0-9-]+?)[a-z2-7](@)", rb"\1a\2", raw)
+        # The last character of the MAC changed (to one it is not already).
+        raw = re.sub(rb"(moderate-[a-z0-9-]+?)([a-z2-7])(@)",
+                     lambda found: found[1] + (b"b" if found[2] == b"a" else b"a") + found[3], raw)
 
     deliver(raw)
 
