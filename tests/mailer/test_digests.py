@@ -488,7 +488,7 @@ def make_daily_members(count, organization, start):
 
 
 def test_send_due_digests_query_count_is_constant(organization, member, thread_factory, reply_factory,
-                                                  program_management, mailoutbox, django_assert_max_num_queries):
+                                                  program_management, mailoutbox, django_assert_num_queries):
     def day_of_news(day):
         group = thread_factory(title=f"Group work {day}").posts.get()
         posts = [group, reply_factory(author=member, parent=group),
@@ -496,15 +496,14 @@ def test_send_due_digests_query_count_is_constant(organization, member, thread_f
         for post in posts:
             backdate(post, MORNING + timedelta(days=day, hours=-1))
 
-    counts = {}
     for day, members in enumerate([3, 30]):
         make_daily_members(members - (3 if day else 0), organization, start=day * 100)
         day_of_news(day)
         mailoutbox.clear()
-        with django_assert_max_num_queries(12), CaptureQueriesContext(connection) as queries:
+        # Time zones; daily members due; who gets which post, the posts, their attachments; the claim (savepoint,
+        # insert, release); the calendar; the record; weekly members due (none): the same for 3 members as for 30,
+        # within the budget of 12.
+        with django_assert_num_queries(11):
             send_due_digests(now=MORNING + timedelta(days=day))
-        counts[members] = len(queries)
         assert len(mailoutbox) == members
         assert all(message.subject.endswith(": 3 new messages") for message in mailoutbox)
-
-    assert counts[3] == counts[30]
