@@ -101,6 +101,17 @@ class Member(models.Model):
     departed_at = models.DateTimeField(null=True, blank=True)
     # IANA name, e.g. America/Chicago; empty means the site's TIME_ZONE. Digests arrive in the member's morning.
     time_zone = models.CharField(max_length=64, blank=True)
+    # Which kind of staff the member is, for the label of anonymous posts ("a member (clinical staff, Midwest)").
+    class StaffRole(models.TextChoices):
+        CLINICAL = "clinical", "clinical staff"
+        CASE_MANAGEMENT = "case_management", "case management"
+        LEGAL = "legal", "legal staff"
+        ADMINISTRATION = "administration", "program administration"
+        OTHER = "other", "program staff"
+
+    staff_role = models.CharField("kind of work", max_length=20, choices=StaffRole.choices, blank=True)
+    # Content notes on the web: collapsed until opened (the default), or always open for this reader.
+    expand_content_notes = models.BooleanField("always show posts behind a content note", default=False)
     # Google Groups' "moderate" posting permission: a moderator approves each post before anyone sees it.
     posts_held = models.BooleanField(
         "hold posts for approval", default=False,
@@ -183,6 +194,29 @@ class Application(models.Model):
     @property
     def organization_display(self):
         return self.organization.name if self.organization else f"{self.organization_name} (not listed)"
+
+
+class ErasureRequest(models.Model):
+    """A departing member asks to be erased; a moderator confirms (community.erasure). Once carried out the row
+    keeps only that an erasure happened and when: the member link is gone with the account."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Waiting for a moderator"
+        DONE = "done", "Erased"
+        DECLINED = "declined", "Declined"
+
+    member = models.ForeignKey(Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="erasure_requests")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.REQUESTED, db_index=True)
+    note = models.TextField(blank=True, help_text="What the member told us, if anything; emptied once erased.")
+    requested_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decline_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["requested_at"]
+
+    def __str__(self):
+        return f"Erasure request {self.pk}: {self.get_status_display()}"
 
 
 class AuditRecord(models.Model):

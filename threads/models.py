@@ -19,6 +19,14 @@ class Category(models.Model):
     moderators_only = models.BooleanField(
         "only moderators start threads", default=False, help_text="For announcements."
     )
+    allow_anonymous = models.BooleanField(
+        "members may post anonymously", default=False,
+        help_text="Members see “a member (clinical staff, Midwest)”; moderators still see who wrote it.",
+    )
+    web_only = models.BooleanField(
+        "web only", default=False,
+        help_text="Posts here are never emailed in full: list mail and digests carry only the title and a link.",
+    )
 
     class Meta:
         ordering = ["position", "name"]
@@ -88,6 +96,12 @@ class Post(models.Model):
     # Hidden by a moderator pending review: readable by moderators and the author only.
     hidden_at = models.DateTimeField(null=True, blank=True)
     hidden_reason = models.TextField(blank=True)
+    # Shown to members instead of the author's name ("a member (clinical staff, Midwest)"), in categories that allow
+    # it; moderators still see the author.
+    anonymous = models.BooleanField(default=False)
+    # A note that comes before the post ("describes torture methods"): collapsed on the web until the reader opens it,
+    # and first in list mail, before a clear break. Parts of a post can carry their own (threads.markdown).
+    content_note = models.CharField(max_length=200, blank=True)
     # Held for a moderator's approval before it was ever published: hidden_at is set too (so every reader treats
     # it as hidden), and approval publishes it (live, list mail) as if it had just been posted.
     held_at = models.DateTimeField(null=True, blank=True)
@@ -346,3 +360,38 @@ class FeedToken(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} feed of member {self.member_id}"
+
+
+class GuardCheck(models.Model):
+    """One time the confidentiality guard (threads.guard) found what could identify a client in a post or an edit,
+    and what happened next. Keeps the kinds of finding and their places in the text, never the text itself."""
+
+    class Source(models.TextChoices):
+        WEB = "web", "Web form"
+        LIVE = "live", "Live room"
+        EMAIL = "email", "Email"
+        EDIT = "edit", "Edit"
+
+    class Outcome(models.TextChoices):
+        STOPPED = "stopped", "Not posted: shown to the author"
+        HELD = "held", "Held: waiting for the author or a moderator"
+        EDITED = "edited", "Edited until nothing was found"
+        CONFIRMED = "confirmed", "Author confirmed it is not client information"
+        RELEASED = "released", "Released by a moderator"
+        REJECTED = "rejected", "Rejected by a moderator"
+
+    post = models.ForeignKey(Post, null=True, blank=True, on_delete=models.SET_NULL, related_name="guard_checks")
+    author = models.ForeignKey(Member, null=True, on_delete=models.SET_NULL, related_name="+")
+    source = models.CharField(max_length=10, choices=Source.choices)
+    findings = models.JSONField(default=list, help_text="[{kind, start, end, score}]: places in the text, not the text.")
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.STOPPED, db_index=True)
+    reason = models.TextField(blank=True, help_text="Why the author or moderator let it through.")
+    decided_by = models.ForeignKey(Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Guard check {self.pk}: {self.get_outcome_display()}"
