@@ -3,18 +3,18 @@ and mark it answered. Who is here lives in threads/presence.py."""
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.html import strip_tags
-from django.utils.text import Truncator
 
 from community.models import AuditRecord, Member
 
+from .anonymity import byline
 from .live import QUESTION_ANSWERED, QUESTION_HIGHLIGHTED, record_and_send
 from .models import Post, Thread
+from .notes import preview
 from .webinars import NotAHost, is_host
 
 
 def _excerpt(post: Post) -> str:
-    return Truncator(strip_tags(post.html).strip()).chars(200)
+    return preview(post, 200)
 
 
 def pinned_questions(thread: Thread) -> list[Post]:
@@ -22,7 +22,7 @@ def pinned_questions(thread: Thread) -> list[Post]:
     posts = list(
         thread.posts.filter(highlighted_at__isnull=False, answered_at__isnull=True,
                             deleted_at__isnull=True, hidden_at__isnull=True)
-        .select_related("author").defer("search_vector").order_by("-highlighted_at")
+        .select_related("author__organization").defer("search_vector").order_by("-highlighted_at")
     )
     for post in posts:
         post.excerpt = _excerpt(post)
@@ -31,7 +31,7 @@ def pinned_questions(thread: Thread) -> list[Post]:
 
 def _host_post(host: Member, post_id: int) -> Post:
     post = (
-        Post.objects.select_for_update(of=("self",)).select_related("thread__econsultation", "author")
+        Post.objects.select_for_update(of=("self",)).select_related("thread__econsultation", "author__organization")
         .defer("search_vector").get(pk=post_id)
     )
     econsultation = getattr(post.thread, "econsultation", None)
@@ -52,7 +52,7 @@ def highlight_question(*, host: Member, post_id: int) -> Post:
     post.save(update_fields=["highlighted_at", "answered_at"])
     _audit(host, "question_highlighted", post)
     record_and_send(post.thread_id, QUESTION_HIGHLIGHTED, post.id,
-                    {"author": post.author.full_name, "excerpt": _excerpt(post)})
+                    {"author": byline(post), "excerpt": _excerpt(post)})
     return post
 
 

@@ -8,7 +8,6 @@ from django.views.decorators.http import require_POST
 from community.access import can_post
 
 from . import presence
-from .forms import ReplyForm
 from .live import latest_event_id
 from .live_room import highlight_question, mark_answered, pinned_questions
 from .models import Post
@@ -16,7 +15,7 @@ from .posts import FLAT, thread_page
 from .reading import open_thread
 from .selectors import get_readable_post, get_readable_thread
 from .services import PostingNotAllowed, create_reply
-from .views import tell_if_held
+from .views import posting_choices, reply_form, tell_if_held
 from .webinars import NotAHost, is_host
 
 # thread_page clamps the number to the last page: the room opens on the newest posts.
@@ -50,19 +49,20 @@ def _render_room(request, thread, econsultation, form):
 
 def live_room(request, thread_id):
     thread, econsultation = _room(request, thread_id)
-    return _render_room(request, thread, econsultation, ReplyForm())
+    return _render_room(request, thread, econsultation, reply_form(request.member, thread))
 
 
 @require_POST
 def post_in_room(request, thread_id):
     """A post from the room answers the opening post, like a reply to the thread, and stays in the room."""
     thread, econsultation = _room(request, thread_id)
-    form = ReplyForm(request.POST, request.FILES)
+    form = reply_form(request.member, thread, request.POST, request.FILES)
     if form.is_valid():
         opening = thread.posts.order_by("created_at", "id").first()
         try:
             post = create_reply(author=request.member, parent=opening, body=form.cleaned_data["body"],
-                                source=Post.Source.LIVE, attachments=form.cleaned_data["attachments"])
+                                source=Post.Source.LIVE, attachments=form.cleaned_data["attachments"],
+                                **posting_choices(form))
         except PostingNotAllowed as error:
             form.add_error(None, str(error))
         else:

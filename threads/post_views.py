@@ -5,6 +5,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from .attachments import get_readable_attachment, is_inline
+from .forms import ContentNoteFields
 from .posts import (
     PostChangeNotAllowed,
     chosen_view,
@@ -21,9 +22,10 @@ from .posts import (
 from .selectors import get_readable_post
 
 
-class EditForm(forms.Form):
+class EditForm(ContentNoteFields):
     body = forms.CharField(label="Your post", widget=forms.Textarea(attrs={"rows": 10}), max_length=50000)
     reason = forms.CharField(label="Reason (recorded in the audit log)", required=False, max_length=500)
+    field_order = ["body", "content_note_choice", "content_note_words", "reason"]
 
 
 class ReasonForm(forms.Form):
@@ -41,13 +43,13 @@ def edit(request, post_id):
     if not may_edit(request.user, post):
         raise Http404
     acting_as_moderator = post.author_id != request.member.id
-    form = EditForm(request.POST or None, initial={"body": post.body})
+    form = EditForm(request.POST or None, initial={"body": post.body}, content_note=post.content_note)
     if not acting_as_moderator:
         del form.fields["reason"]
     if form.is_valid():
         try:
             edit_post(editor=request.member, post_id=post.id, body=form.cleaned_data["body"],
-                      reason=form.cleaned_data.get("reason", ""))
+                      reason=form.cleaned_data.get("reason", ""), content_note=form.cleaned_data["content_note"])
         except PostChangeNotAllowed as error:
             form.add_error(None, str(error))
         else:

@@ -10,6 +10,7 @@ from django.utils import timezone
 from community.access import can_moderate, member_of
 from community.models import AuditRecord, Member
 
+from .anonymity import label_for
 from .live import POST_DELETED, POST_EDITED, POST_RESTORED, record_and_send
 from .markdown import render_markdown
 from .mentions import announce_mentions, handles_in, render_post, resolve
@@ -49,12 +50,15 @@ class ThreadPage:
 
 
 def _outline(thread_id: int, user) -> list[tuple[int, int | None, str]]:
-    """(id, parent id, author name) of every post in the thread that `user` sees, by date: enough to lay out
-    every page. A post waiting for a moderator is there only for moderators and its author."""
+    """(id, parent id, author as members are told) of every post in the thread that `user` sees, by date: enough
+    to lay out every page. A post waiting for a moderator is there only for moderators and its author."""
     posts = Post.objects.filter(thread_id=thread_id)
     if not can_moderate(user):
         posts = posts.filter(Q(held_at__isnull=True) | Q(author=member_of(user)))
-    return list(posts.order_by("created_at", "id").values_list("id", "parent_id", "author__full_name"))
+    rows = posts.order_by("created_at", "id").values_list(
+        "id", "parent_id", "author__full_name", "anonymous", "author__staff_role", "author__organization__state")
+    return [(post_id, parent_id, label_for(role, state) if anonymous else name)
+            for post_id, parent_id, name, anonymous, role, state in rows]
 
 
 def _pages(outline, view: str) -> list[list[tuple[int, int]]]:
@@ -201,19 +205,21 @@ def _audit(actor: Member, action: str, post: Post, reason: str = "") -> None:
 # --- Edit, delete, restore -------------------------------------------------------------------------------------
 
 @transaction.atomic
-def edit_post(*, editor: Member, post_id: int, body: str, reason: str = "") -> Post:
+def edit_post(*, editor: Member, post_id: int, body: str, reason: str = "", content_note: str | None = None) -> Post:
     """The previous body becomes a PostRevision; mail already sent is not sent again, and members named for
-    the first time in this edit hear of it."""
+    the first time in this edit hear of it. `content_note` None keeps the post's note; "" removes it."""
     post = _locked_post(post_id)
     if not may_edit(editor.user, post):
         raise PostChangeNotAllowed("You cannot edit this post.")
-    if body == post.body:
+    note = post.content_note if content_note is None else content_note.strip()
+    if body == post.body and note == post.content_note:
         return post
     before = set(resolve(handles_in(post.body)).values())
-    PostRevision.objects.create(post=post, body=post.body, edited_by=editor)
-    post.body, (post.html, mentioned) = body, render_post(body)
+    if body != post.body:
+        PostRevision.objects.create(post=post, body=post.body, edited_by=editor)
+    post.body, post.content_note, (post.html, mentioned) = body, note, render_post(body)
     post.edited_at = timezone.now()
-    post.save(update_fields=["body", "html", "edited_at"])
+    post.save(update_fields=["body", "content_note", "html", "edited_at"])
     if editor.id != post.author_id:
         _audit(editor, "post_edited", post, reason)
     if not post.held_at:  # approval names everyone the post then mentions
@@ -256,7 +262,10 @@ def quote_body(post: Post) -> str:
         return ""
     lines = post.body.strip().splitlines()
     quoted = "\n".join(f"> {line}" if line.strip() else ">" for line in lines)
-    return f"{post.author.full_name} wrote:\n\n{quoted}\n\n"
+    if post.content_note:  # the quote stays behind the post's note
+        quoted = f"::: note {post.content_note}\n{quoted}\n:::"
+    author = "A member" if post.anonymous else post.author.full_name
+    return f"{author} wrote:\n\n{quoted}\n\n"
 
 
 @dataclass

@@ -12,6 +12,7 @@ from community.access import can_read
 from community.models import Member
 
 from . import live
+from .anonymity import with_starter_anonymity
 from .models import Bookmark, Category, Post, Reaction, Subscription, Thread, ThreadRead
 
 
@@ -184,7 +185,7 @@ def set_bookmark(member: Member, post: Post, bookmarked: bool) -> None:
 def member_bookmarks(member: Member) -> QuerySet[Bookmark]:
     return (
         Bookmark.objects.filter(member=member)
-        .select_related("post__author", "post__thread__category")
+        .select_related("post__author__organization", "post__thread__category")
         .defer("post__search_vector", "post__thread__search_vector")
         .order_by("-created_at", "-id")
     )
@@ -215,8 +216,9 @@ def toggle_helpful(member: Member, post: Post) -> bool:
 def my_threads(member: Member) -> QuerySet[Thread]:
     """Threads the member started or replied to, newest activity first, with unread counts."""
     return with_unread_counts(
-        listed_threads(Thread.objects.filter(pk__in=Post.objects.filter(author=member).values("thread_id")), member)
-        .select_related("author", "category")
+        with_starter_anonymity(listed_threads(
+            Thread.objects.filter(pk__in=Post.objects.filter(author=member).values("thread_id")), member))
+        .select_related("author__organization", "category")
         .defer("search_vector")
         .order_by("-last_post_at", "-id"),
         member,

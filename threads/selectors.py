@@ -3,6 +3,7 @@ from django.http import Http404
 
 from community.access import can_read
 
+from .anonymity import with_starter_anonymity
 from .models import Attachment, Category, EConsultation, Post, Thread
 from .reading import listed_threads, with_unread_counts
 
@@ -17,7 +18,8 @@ def readable_categories(user):
 
 def category_threads(category, member=None):
     return with_unread_counts(
-        listed_threads(category.threads.all(), member).select_related("author", "category").defer("search_vector")
+        with_starter_anonymity(listed_threads(category.threads.all(), member))
+        .select_related("author__organization", "category").defer("search_vector")
         .order_by("-pinned", "-last_post_at"),
         member,
     )
@@ -25,7 +27,8 @@ def category_threads(category, member=None):
 
 def recent_threads(member=None, limit=10):
     return with_unread_counts(
-        listed_threads(Thread.objects.all(), member).select_related("author", "category").defer("search_vector")
+        with_starter_anonymity(listed_threads(Thread.objects.all(), member))
+        .select_related("author__organization", "category").defer("search_vector")
         .order_by("-last_post_at"),
         member,
     )[:limit]
@@ -55,7 +58,8 @@ def get_readable_post(user, post_id) -> Post:
 
 
 def thread_for_list(thread_id) -> Thread:
-    return Thread.objects.select_related("author", "category").get(pk=thread_id)
+    return with_starter_anonymity(Thread.objects.all()).select_related("author__organization", "category").get(
+        pk=thread_id)
 
 
 def posts_for_display(post_ids) -> dict[int, Post]:

@@ -75,11 +75,21 @@ def release_held_post(post: Post) -> Post:
     return post
 
 
+def _require_anonymity_allowed(category: Category, anonymous: bool) -> None:
+    if anonymous and not category.allow_anonymous:
+        raise PostingNotAllowed(f"Posts in “{category.name}” cannot be anonymous: moderators have not allowed it "
+                                "there. Nothing was posted.")
+
+
 @transaction.atomic
 def create_thread(*, author: Member, category: Category, title: str, body: str,
-                  source: str = Post.Source.WEB, attachments=()) -> Thread:
+                  source: str = Post.Source.WEB, attachments=(), content_note: str = "",
+                  anonymous: bool = False) -> Thread:
+    """`content_note` puts the whole post behind a note; `anonymous` hides its author from members
+    (threads.anonymity), in categories that allow it."""
     if not can_post(author.user, category):
         raise PostingNotAllowed("You cannot start a thread in this category.")
+    _require_anonymity_allowed(category, anonymous)
     held = _hold_fields(hold_reason(author))
     # post_count counts published posts: a held thread has none until its opening post is approved.
     thread = Thread.objects.create(category=category, title=title.strip(), author=author,
@@ -87,7 +97,8 @@ def create_thread(*, author: Member, category: Category, title: str, body: str,
     html, mentioned = render_post(body)
     post = Post.objects.create(
         thread=thread, author=author, body=body, html=html, source=source,
-        created_at=thread.created_at, message_id=new_message_id(), **held,
+        created_at=thread.created_at, message_id=new_message_id(), content_note=content_note.strip(),
+        anonymous=anonymous, **held,
     )
     save_attachments(post, attachments, author)
     if held:
@@ -99,19 +110,21 @@ def create_thread(*, author: Member, category: Category, title: str, body: str,
 
 @transaction.atomic
 def create_reply(*, author: Member, parent: Post, body: str, source: str = Post.Source.WEB,
-                 is_question: bool = False, attachments=()) -> Post:
-    thread = Thread.objects.select_for_update().get(pk=parent.thread_id)
+                 is_question: bool = False, attachments=(), content_note: str = "", anonymous: bool = False) -> Post:
+    thread = Thread.objects.select_for_update(of=("self",)).select_related("category").get(pk=parent.thread_id)
     if not can_post(author.user, thread):
         raise PostingNotAllowed(
             "This thread is closed to new replies." if thread.locked
             else "This thread is waiting for a moderator: replies open once it is published." if thread.held_at
             else "You cannot post here."
         )
+    _require_anonymity_allowed(thread.category, anonymous)
     held = _hold_fields(hold_reason(author))
     html, mentioned = render_post(body)
     post = Post.objects.create(
         thread=thread, parent=parent, author=author, body=body, html=html, source=source,
-        message_id=new_message_id(), is_question=is_question, **held,
+        message_id=new_message_id(), is_question=is_question, content_note=content_note.strip(),
+        anonymous=anonymous, **held,
     )
     save_attachments(post, attachments, author)
     if held:  # the thread looks as it did: no new post, no new activity, until a moderator approves it

@@ -4,6 +4,7 @@ from django.shortcuts import redirect, render
 
 from community.access import can_post
 
+from .anonymity import anonymous_by_default
 from .forms import ReplyForm, ThreadForm
 from .live import latest_event_id
 from .models import Category
@@ -26,6 +27,20 @@ def tell_if_held(request, created) -> None:
     if created.held_at:
         messages.info(request, "Your post is waiting for a moderator. Only you and the moderators can see it "
                                "until a moderator approves it; then it is published and emailed to the list.")
+
+
+def reply_form(member, thread, *args, initial=None, **kwargs) -> ReplyForm:
+    """The reply form for this thread: "post anonymously" where its category allows it, ticked for a member who
+    already posted anonymously in it (threads.anonymity.anonymous_by_default)."""
+    initial = dict(initial or {})
+    allowed = thread.category.allow_anonymous
+    if allowed:
+        initial.setdefault("anonymous", anonymous_by_default(member, thread))
+    return ReplyForm(*args, anonymity=allowed, initial=initial, **kwargs)
+
+
+def posting_choices(form) -> dict:
+    return {"content_note": form.cleaned_data["content_note"], "anonymous": form.cleaned_data.get("anonymous", False)}
 
 
 def home(request):
@@ -64,7 +79,7 @@ def new_thread(request):
             thread = create_thread(
                 author=request.member, category=form.cleaned_data["category"],
                 title=form.cleaned_data["title"], body=form.cleaned_data["body"],
-                attachments=form.cleaned_data["attachments"],
+                attachments=form.cleaned_data["attachments"], **posting_choices(form),
             )
         except PostingNotAllowed as error:
             form.add_error(None, str(error))
@@ -84,19 +99,19 @@ def thread(request, thread_id):
         "posts": posts,
         "reading": open_thread(request.member, thread, posts),
         "live_after": latest_event_id(thread.id),
-        "form": ReplyForm(),
+        "form": reply_form(request.member, thread),
         "can_reply": can_post(request.user, thread),
     })
 
 
 def reply(request, post_id):
     parent = get_readable_post(request.user, post_id)
-    initial = {"body": quote_body(parent)} if request.GET.get("quote") else None
-    form = ReplyForm(request.POST or None, request.FILES or None, initial=initial)
+    initial = {"body": quote_body(parent)} if request.GET.get("quote") else {}
+    form = reply_form(request.member, parent.thread, request.POST or None, request.FILES or None, initial=initial)
     if form.is_valid():
         try:
             post = create_reply(author=request.member, parent=parent, body=form.cleaned_data["body"],
-                                attachments=form.cleaned_data["attachments"])
+                                attachments=form.cleaned_data["attachments"], **posting_choices(form))
         except PostingNotAllowed as error:
             form.add_error(None, str(error))
         else:

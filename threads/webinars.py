@@ -72,7 +72,7 @@ def econsultation_of(webinar: Webinar) -> EConsultation | None:
 def questions(econsultation: EConsultation):
     return (
         econsultation.thread.posts.filter(is_question=True, deleted_at__isnull=True, hidden_at__isnull=True)
-        .select_related("author").defer("search_vector").order_by("created_at", "id")
+        .select_related("author__organization").defer("search_vector").order_by("created_at", "id")
     )
 
 
