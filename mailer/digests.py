@@ -44,7 +44,9 @@ from django.utils.html import strip_tags
 from django.utils.text import Truncator
 
 from community.models import Member
+from threads.anonymity import byline
 from threads.models import Post
+from threads.notes import html_without_noted_parts, note_break, post_text, text_without_noted_parts
 
 from . import selectors
 from .models import DigestLog
@@ -298,12 +300,21 @@ def thread_section(thread, posts: list[Post], compact: Compact, stencil: Stencil
     return {
         "thread": thread, "url": absolute_url(thread.get_absolute_url()), "count": len(posts),
         "more": len(posts) - len(shown), "reply_subject": f"Re: [{settings.LIST_NAME}] {thread.title}",
-        "items": [{
-            "post": post, "url": absolute_url(post.get_absolute_url()), "attachments": attachment_links(post),
-            "reply_address": stencil.marks[f"reply_{post.id}"],
-            "excerpt": excerpt(html.unescape(strip_tags(post.html)), compact.excerpt),
-            "text_excerpt": excerpt(post.body, compact.excerpt),
-        } for post in shown],
+        "items": [digest_item(post, compact, stencil) for post in shown],
+    }
+
+
+def digest_item(post: Post, compact: Compact, stencil: Stencil) -> dict:
+    item = {"post": post, "url": absolute_url(post.get_absolute_url()), "byline": byline(post),
+            "reply_address": stencil.marks[f"reply_{post.id}"], "web_only": post.thread.category.web_only}
+    if item["web_only"]:  # title, author and link only (the reply address still works)
+        return item
+    # Excerpts leave noted parts out (named by their notes); a post's own note comes first, before a clear break.
+    return {
+        **item, "attachments": attachment_links(post), "text": post_text(post),
+        "note_break": note_break(post.content_note) if post.content_note else "",
+        "excerpt": excerpt(html.unescape(strip_tags(html_without_noted_parts(post.html))), compact.excerpt),
+        "text_excerpt": excerpt(text_without_noted_parts(post.body), compact.excerpt),
     }
 
 

@@ -34,13 +34,14 @@ from django.utils import timezone
 
 from community.access import can_post, can_read, member_of
 from community.models import Member, User
+from threads.anonymity import anonymous_by_default
 from threads.models import Category, Post
 from threads.services import PostingNotAllowed, create_reply, create_thread
 from threads.webinars import takes_questions_by_email
 
 from . import bounces
 from .inbound_files import Files, files_of
-from .inbound_text import is_forward, read_reply, thread_title
+from .inbound_text import is_forward, posting_options, read_reply, thread_title
 from .models import InboundMessage
 from .outbound import TransientSendError, absolute_url
 from .preferences import current_token_generation
@@ -313,15 +314,19 @@ def _post_reply(inbound: InboundMessage, message: MimeMessage, address: str) -> 
 
 def _create_reply(member: Member, parent: Post, message: MimeMessage) -> Outcome:
     reply = read_reply(message)
-    if not reply.text:
+    options = posting_options(reply.text)
+    if not options.text:
         raise Rejection(
             "Your reply was empty: once the quoted message and signature were set aside, nothing was left "
             "to post. Please write your answer above or below the quoted message."
         )
     files = files_of(message, reply)
+    # Someone who posted anonymously in the thread stays anonymous unless their message says "Anonymous: no".
+    anonymous = options.anonymous if options.anonymous is not None else anonymous_by_default(member, parent.thread)
     try:
-        post = create_reply(author=member, parent=parent, body=reply.text, source=Post.Source.EMAIL,
-                            is_question=takes_questions_by_email(parent.thread), attachments=files.accepted)
+        post = create_reply(author=member, parent=parent, body=options.text, source=Post.Source.EMAIL,
+                            is_question=takes_questions_by_email(parent.thread), attachments=files.accepted,
+                            content_note=options.content_note, anonymous=anonymous)
     except PostingNotAllowed as error:
         raise Rejection(str(error), f"Thread {parent.thread_id}") from None
     return _posted(post, member, files)
@@ -353,12 +358,14 @@ def _start_thread(inbound: InboundMessage, message: MimeMessage, found: Route) -
             "with a subject that says what it is about."
         )
     reply = read_reply(message, forwarded=is_forward(subject))
-    if not reply.text:
+    options = posting_options(reply.text)
+    if not options.text:
         raise Rejection("It was empty: once the signature was set aside, nothing was left to post.")
     files = files_of(message, reply)
     try:
-        thread = create_thread(author=member, category=category, title=title, body=reply.text,
-                               source=Post.Source.EMAIL, attachments=files.accepted)
+        thread = create_thread(author=member, category=category, title=title, body=options.text,
+                               source=Post.Source.EMAIL, attachments=files.accepted,
+                               content_note=options.content_note, anonymous=bool(options.anonymous))
     except PostingNotAllowed as error:
         raise Rejection(str(error), f"Category {category.slug}") from None
     return _posted(thread.posts.get(), member, files)

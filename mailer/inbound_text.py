@@ -369,3 +369,38 @@ class _HTMLToText(HTMLParser):
     def text(self) -> str:
         out = [("> " * depth + line).rstrip() if line.strip() else "" for depth, line in self.lines]
         return re.sub(r"\n(\s*\n){2,}", "\n\n", "\n".join(out)).strip()
+
+
+# How a member asks by email for what the web form's fields offer: lines at the very top of their message.
+
+_NOTE_LINE = re.compile(r"^\s*content (?:note|warning)\s*:\s*(?P<note>\S.*?)\s*$", re.IGNORECASE)
+_ANONYMOUS_LINE = re.compile(r"^\s*(?:post\s+)?anonymous(?:ly)?\s*(?::\s*(?P<answer>yes|no)\s*)?\.?\s*$", re.IGNORECASE)
+_NAMED_LINE = re.compile(r"^\s*not anonymous(?:ly)?\s*\.?\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class PostingOptions:
+    text: str  # the words to post, without the option lines
+    content_note: str = ""
+    anonymous: bool | None = None  # None: the message did not say
+
+
+def posting_options(text: str) -> PostingOptions:
+    """Option lines at the top of a message, before its first other line: "Content note: sexual violence" puts
+    the post behind that note; "Anonymous" (or "Anonymous: yes") posts it anonymously, "Anonymous: no" or
+    "Not anonymous" in the member's name."""
+    lines = text.splitlines()
+    note, anonymous, start = "", None, 0
+    for index, line in enumerate(lines):
+        if not line.strip():
+            continue
+        if match := _NOTE_LINE.match(line):
+            note = match.group("note")[:200]
+        elif match := _ANONYMOUS_LINE.match(line):
+            anonymous = (match.group("answer") or "yes").lower() == "yes"
+        elif _NAMED_LINE.match(line):
+            anonymous = False
+        else:
+            break
+        start = index + 1
+    return PostingOptions(text="\n".join(lines[start:]).strip(), content_note=note, anonymous=anonymous)

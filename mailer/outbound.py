@@ -22,7 +22,9 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from community.models import Member
+from threads.anonymity import byline
 from threads.models import Post
+from threads.notes import post_text
 
 from . import selectors
 from .models import OutboundMessage
@@ -149,16 +151,20 @@ def _post_mail(post_id: int, edited_at) -> PostMail:
         headers["In-Reply-To"] = ancestors[-1]
         headers["References"] = " ".join(ancestors)
     body = Stencil(["unsubscribe_url"])
+    web_only = post.thread.category.web_only
     body.render("mailer/email/post", {
         "post": post, "thread": post.thread, "post_url": absolute_url(post.get_absolute_url()),
-        "thread_url": thread_url, "attachments": attachment_links(post), "slot": body.marks,
-        "list_name": settings.LIST_NAME, **footer_links(),
+        "thread_url": thread_url, "slot": body.marks, "list_name": settings.LIST_NAME, **footer_links(),
+        "byline": byline(post), "web_only": web_only,
+        # A web-only category's posts travel as title, author and link: no body, excerpt or attachment links.
+        **({} if web_only else {"text": post_text(post), "attachments": attachment_links(post)}),
     })
     return PostMail(
         subject=subject_for(post),
         # The list sends in the author's name from its own address: mail that claims to come from the
-        # author's domain would fail their DMARC policy at every recipient.
-        from_header=formataddr((f"{post.author.full_name} via {settings.LIST_NAME}", settings.LIST_ADDRESS)),
+        # author's domain would fail their DMARC policy at every recipient. An anonymous post names nobody.
+        from_header=formataddr((f"{'A member' if post.anonymous else post.author.full_name} via {settings.LIST_NAME}",
+                                settings.LIST_ADDRESS)),
         thread_url=thread_url,
         headers=headers,
         body=body,

@@ -109,3 +109,9 @@ def note_choice(note: str) -> tuple[str, str]:
     if not note:
         return "", ""
     return (note, "") if note in COMMON_NOTES else (OWN_WORDS, note)
+
+
+def post_text(post) -> str:
+    """The whole post as plain-text mail carries it: its own note and a clear break first, noted parts likewise."""
+    text = mail_text(post.body)
+    return f"{note_break(post.content_note)}\n\n{text}" if post.content_note else text

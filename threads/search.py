@@ -14,7 +14,7 @@ from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRa
 from django.db.models import Case, F, FloatField, Q, Value, When
 from django.utils import timezone
 
-from community.access import can_read
+from community.access import can_moderate, can_read
 
 from .models import Post
 from .selectors import readable_categories
@@ -52,11 +52,15 @@ def search_posts(user, text: str, filters: Filters | None = None):
             snippet=SearchHeadline("body", query, config=CONFIG, max_words=35, min_words=15, **_MARK),
             title_snippet=SearchHeadline("thread__title", query, config=CONFIG, highlight_all=True, **_MARK),
         )
-        .select_related("thread__category", "author")
+        .select_related("thread__category", "author__organization")
         .defer("search_vector", "html", "thread__search_vector")
         .order_by("-rank", "-created_at", "-id")
     )
-    return _filtered(posts, filters or Filters())
+    filters = filters or Filters()
+    if filters.author_id and not can_moderate(user):
+        # "Posts by this member" must not tell members who wrote an anonymous post.
+        posts = posts.filter(anonymous=False)
+    return _filtered(posts, filters)
 
 
 def _filtered(posts, filters: Filters):
@@ -79,9 +83,10 @@ def _start_of(day: date, next_day: bool = False) -> datetime:
 
 
 _MARKDOWN_EMPHASIS = re.compile(r"[*`]+|(?<!\w)_+|_+(?!\w)")
+_NOTE_FENCE = re.compile(r":{3,}(?:\s*note\b:?)?", re.IGNORECASE)  # ::: note … ::: (threads.notes)
 
 
 def safe_snippet(headline: str) -> str:
-    """ts_headline returns the raw Markdown around the marks: emphasis markers are dropped, and everything but
-    <mark> is escaped or dropped."""
-    return nh3.clean(_MARKDOWN_EMPHASIS.sub("", headline), tags={"mark"}, attributes={})
+    """ts_headline returns the raw Markdown around the marks: emphasis markers and content-note fences are
+    dropped, and everything but <mark> is escaped or dropped."""
+    return nh3.clean(_NOTE_FENCE.sub("", _MARKDOWN_EMPHASIS.sub("", headline)), tags={"mark"}, attributes={})

@@ -5,6 +5,7 @@ from django.shortcuts import render
 from community.models import Member
 
 from .models import Webinar
+from .notes import all_notes
 from .search import RESULTS_PER_PAGE, Filters, safe_snippet, search_posts
 from .selectors import readable_categories
 
@@ -41,6 +42,7 @@ def search(request):
         page = Paginator(results, RESULTS_PER_PAGE).get_page(request.GET.get("page"))
         for post in page:
             post.snippet_html = safe_snippet(post.snippet)
+            post.notes = all_notes(post)  # a snippet of a noted post shows only behind its notes
             post.title_html = safe_snippet(post.title_snippet)
     query = request.GET.copy()
     query.pop("page", None)
