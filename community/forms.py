@@ -110,3 +110,17 @@ class MemberFilterForm(forms.Form):
     status = forms.ChoiceField(
         label="Status", required=False, choices=[("", "Any status"), *Member.Status.choices]
     )
+
+
+class DeclineErasureForm(forms.Form):
+    reason = forms.CharField(
+        label="Why not (emailed to them, and kept in the audit log)", widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+    )
+
+
+class ConfirmErasureForm(forms.Form):
+    confirm = forms.BooleanField(
+        label="I have read what goes and what stays. Erase this account now: it cannot be undone.",
+        error_messages={"required": "Tick the box to confirm the erasure."},
+    )

@@ -117,3 +117,19 @@ class DirectoryFilterForm(forms.Form):
             return None
         data = self.cleaned_data
         return {"query": data["q"].strip(), "organization": data["organization"], "state": data["state"]}
+
+
+class ErasureRequestForm(forms.Form):
+    note = forms.CharField(
+        label="Anything the moderators should know (optional)", required=False, max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="For example, a post you want taken down rather than kept. It is deleted once you are erased.",
+    )
+    confirm = forms.BooleanField(
+        label="I understand. Close my account now and erase it once a moderator confirms. This cannot be undone.",
+        error_messages={"required": "Tick the box to confirm that you want to be erased."},
+    )
+
+
+class ErasureLinkForm(forms.Form):
+    email = forms.EmailField(label="An email address of your HealTalk account", max_length=254)

@@ -205,7 +205,9 @@ class ErasureRequest(models.Model):
         DONE = "done", "Erased"
         DECLINED = "declined", "Declined"
 
-    member = models.ForeignKey(Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="erasure_requests")
+    member = models.ForeignKey(
+        Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="erasure_requests"
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.REQUESTED, db_index=True)
     note = models.TextField(blank=True, help_text="What the member told us, if anything; emptied once erased.")
     requested_at = models.DateTimeField(default=timezone.now)

@@ -8,11 +8,15 @@ reset), and an address under the reserved `.invalid` top-level domain (RFC 2606)
 
 import uuid
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from .models import Member, User
 
 PLACEHOLDER_DOMAIN = "placeholder.invalid"
+# The one author of every erased member's posts (community.erasure): no invitation names this address, so no
+# account can ever claim its posts.
+FORMER_MEMBER_NAME = "Former member"
+FORMER_MEMBER_EMAIL = f"former-member@{PLACEHOLDER_DOMAIN}"
 
 
 def is_placeholder_address(email: str) -> bool:
@@ -33,3 +37,16 @@ def retire_placeholder(member: Member) -> None:
     if member.status != Member.Status.PLACEHOLDER:
         raise ValueError(f"Member {member.pk} is not a placeholder.")
     member.user.delete()
+
+
+def former_member() -> Member:
+    """The shared "Former member" placeholder, made the first time a member is erased."""
+    member = Member.objects.filter(user__email=FORMER_MEMBER_EMAIL).first()
+    if member is not None:
+        return member
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(email=FORMER_MEMBER_EMAIL, password=None, is_active=False)
+            return Member.objects.create(user=user, full_name=FORMER_MEMBER_NAME, status=Member.Status.PLACEHOLDER)
+    except IntegrityError:  # another erasure made it a moment ago
+        return Member.objects.get(user__email=FORMER_MEMBER_EMAIL)

@@ -55,6 +55,14 @@ LIST_VERP = env_bool("LIST_VERP", True)
 # delivery in between; a hard bounce or a spam complaint stops it at once (mailer.bounces).
 SOFT_BOUNCE_LIMIT = int(env("SOFT_BOUNCE_LIMIT", "3"))
 SOFT_BOUNCE_WINDOW_DAYS = int(env("SOFT_BOUNCE_WINDOW_DAYS", "7"))
+# How long we keep what could identify people; mailer.retention enforces it daily (beat "retention") and says why
+# each period is what it is. Raw inbound emails are emptied (the row stays), audit log rows deleted, delivery
+# reports' raw provider payloads emptied, confidentiality-guard checks and captured development mail deleted.
+RETENTION_INBOUND_DAYS = int(env("RETENTION_INBOUND_DAYS", "90"))
+RETENTION_AUDIT_DAYS = int(env("RETENTION_AUDIT_DAYS", "1095"))
+RETENTION_DELIVERY_RAW_DAYS = int(env("RETENTION_DELIVERY_RAW_DAYS", "90"))
+RETENTION_GUARD_DAYS = int(env("RETENTION_GUARD_DAYS", "365"))
+RETENTION_CAPTURED_MAIL_DAYS = int(env("RETENTION_CAPTURED_MAIL_DAYS", "14"))
 
 INSTALLED_APPS = [
     "daphne",
@@ -162,6 +170,8 @@ CELERY_BEAT_SCHEDULE = {
     # Yearly confirmation reminders and lapses, once a day, arriving mid-morning in the US.
     "annual-reverification": {"task": "mailer.tasks.run_reverification", "schedule": crontab(hour=14, minute=0)},
     "prune-live-events": {"task": "threads.tasks.prune_live_events", "schedule": crontab(hour=4, minute=30)},
+    # Retention (RETENTION_* above), daily in the quiet hours of US mornings.
+    "retention": {"task": "mailer.tasks.apply_retention", "schedule": crontab(hour=5, minute=15)},
 }
 
 AUTH_PASSWORD_VALIDATORS = [

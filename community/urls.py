@@ -2,18 +2,24 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from . import member_views, organization_views, views
+from . import erasure_views, member_views, organization_views, views
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("allauth.urls")),
     path("application/", views.application_status, name="application_status"),
     path("application/confirm/<str:token>/", member_views.confirm_membership, name="reverify_confirm"),
+    # Asking to be erased: open to accounts that are no longer members (community.erasure_views).
+    path("application/erase/", erasure_views.ask, name="erasure_request"),
+    path("application/erase/sent/", erasure_views.link_sent, name="erasure_link_sent"),
+    path("application/erase/requested/", erasure_views.requested, name="erasure_requested"),
+    path("application/erase/<str:token>/", erasure_views.ask_with_link, name="erasure_link"),
     path("guidelines/", views.guidelines, name="guidelines"),
     path("members/", member_views.directory, name="member_directory"),
     path("members/<int:member_id>/", member_views.profile, name="member_profile"),
     path("profile/", member_views.edit_profile, name="edit_profile"),
     path("profile/leave/", member_views.leave, name="leave_community"),
+    path("profile/data/", include("mailer.member_data_urls")),
     path("moderation/applications/", views.moderation_queue, name="moderation_queue"),
     path("moderation/applications/<int:application_id>/approve/", views.approve, name="approve_application"),
     path("moderation/applications/<int:application_id>/reject/", views.reject, name="reject_application"),
@@ -34,6 +40,7 @@ urlpatterns = [
     path("moderation/members/<int:member_id>/role/", views.member_role, name="change_member_role"),
     path("moderation/audit/", views.audit, name="moderation_audit"),
     path("moderation/mail/", include("mailer.moderation_urls")),
+    path("moderation/erasure/", include("mailer.erasure_urls")),
     path("moderation/organizations/", organization_views.organization_list, name="organization_list"),
     path("moderation/organizations/new/", organization_views.organization_create, name="organization_create"),
     path("moderation/organizations/<int:organization_id>/edit/", organization_views.organization_edit,

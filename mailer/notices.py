@@ -5,6 +5,7 @@ Each notice loads what it needs by id and checks it still applies when it runs, 
 
 from email.utils import make_msgid
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
@@ -14,8 +15,9 @@ from django.utils import timezone
 
 from community.access import can_read
 from community.eligibility import DOMAIN_VERIFIED, email_domain, is_free_mail
+from community.erasure import LINK_MAX_AGE, erasure_link_path
 from community.membership import confirmation_path, is_due, pauses_on
-from community.models import Application, Member
+from community.models import Application, ErasureRequest, Member
 from community.selectors import active_moderators, stale_applications
 from threads.models import EConsultation, Post
 
@@ -312,3 +314,45 @@ def send_mention_notice(post_id: int, member_id: int) -> None:
         template="mailer/email/mention",
         context={"member": member, "post": post, "post_url": f"{settings.SITE_URL}{post.get_absolute_url()}"},
     ).send()
+
+
+# --- Erasure ----------------------------------------------------------------------------------------------------
+
+def send_erasure_request_notice(erasure_request_id: int) -> None:
+    """Moderators hear that a request waits; the email does not name the member, since it outlives the erasure in
+    their inboxes."""
+    request = ErasureRequest.objects.filter(pk=erasure_request_id, status=ErasureRequest.Status.REQUESTED).first()
+    if request is None:
+        return
+    _send_to_moderators(
+        subject="A member asks to be erased", template="mailer/email/erasure_requested",
+        context={"queue_url": f"{settings.SITE_URL}{reverse('erasure_queue')}", "request": request},
+    )
+
+
+def send_erasure_link(email_address_id: int) -> None:
+    """To the address that was typed, which is what shows the request comes from its owner."""
+    address = EmailAddress.objects.select_related("user__member").filter(pk=email_address_id).first()
+    member = getattr(address.user, "member", None) if address else None
+    if member is None or member.status == Member.Status.PLACEHOLDER:
+        return
+    _message(
+        to=address.email, subject="Your link to ask for your HealTalk account to be erased",
+        template="mailer/email/erasure_link",
+        context={"member": member, "link": f"{settings.SITE_URL}{erasure_link_path(address)}",
+                 "days": LINK_MAX_AGE.days},
+    ).send()
+
+
+def send_erasure_declined(erasure_request_id: int) -> None:
+    request = (ErasureRequest.objects.select_related("member__user")
+               .filter(pk=erasure_request_id, status=ErasureRequest.Status.DECLINED, member__isnull=False).first())
+    if request is None:
+        return
+    _message(to=request.member.email, subject="Your request to be erased from HealTalk",
+             template="mailer/email/erasure_declined", context={"request": request, "member": request.member}).send()
+
+
+def send_erasure_done(address: str) -> None:
+    _message(to=address, subject="Your HealTalk account is erased", template="mailer/email/erasure_done",
+             context={}).send()

@@ -13,6 +13,9 @@ from community.events import (
     application_info_answered,
     application_info_requested,
     application_submitted,
+    erasure_declined,
+    erasure_link_requested,
+    erasure_requested,
     membership_lapsed,
     reverification_reminder_due,
     reverification_required,
@@ -87,6 +90,21 @@ def enqueue_lapsed_notice(sender, member_id, **kwargs):
 @receiver(reverification_required)
 def enqueue_reverification_required(sender, application_id, **kwargs):
     tasks.send_reverification_required.delay(application_id)
+
+
+@receiver(erasure_requested)
+def enqueue_erasure_request_notice(sender, erasure_request_id, **kwargs):
+    tasks.send_erasure_request_notice.delay(erasure_request_id)
+
+
+@receiver(erasure_link_requested)
+def enqueue_erasure_link(sender, email_address_id, **kwargs):
+    tasks.send_erasure_link.delay(email_address_id)
+
+
+@receiver(erasure_declined)
+def enqueue_erasure_declined(sender, erasure_request_id, **kwargs):
+    tasks.send_erasure_declined.delay(erasure_request_id)
 
 
 @receiver(email_confirmed)

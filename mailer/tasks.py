@@ -4,7 +4,7 @@ from celery import shared_task
 
 from community import membership
 
-from . import bounces, digests, inbound, list_import, notices, outbound
+from . import bounces, digests, inbound, list_import, notices, outbound, retention
 
 # A one-off email whose send failed is tried again later, never dropped.
 RETRY_SENDING = {"autoretry_for": (Exception,), "retry_backoff": 30, "retry_backoff_max": 3600, "max_retries": 8}
@@ -139,3 +139,29 @@ def claim_imported_posts(email_address_id: int) -> None:
 @shared_task(acks_late=True, **RETRY_SENDING)
 def send_list_invitation(invitation_id: int) -> None:
     list_import.send_invitation(invitation_id)
+
+
+@shared_task(acks_late=True, **RETRY_SENDING)
+def send_erasure_request_notice(erasure_request_id: int) -> None:
+    notices.send_erasure_request_notice(erasure_request_id)
+
+
+@shared_task(acks_late=True, **RETRY_SENDING)
+def send_erasure_link(email_address_id: int) -> None:
+    notices.send_erasure_link(email_address_id)
+
+
+@shared_task(acks_late=True, **RETRY_SENDING)
+def send_erasure_declined(erasure_request_id: int) -> None:
+    notices.send_erasure_declined(erasure_request_id)
+
+
+@shared_task(acks_late=True, **RETRY_SENDING)
+def send_erasure_done(address: str) -> None:
+    # The one task that takes an address rather than an id: once erased there is no row left to load it from.
+    notices.send_erasure_done(address)
+
+
+@shared_task(acks_late=True)
+def apply_retention() -> None:
+    retention.apply_retention()

@@ -26,6 +26,9 @@ ACTION_LABELS = {
     "organization_created": "Added an organization",
     "organization_updated": "Changed an organization",
     "organizations_imported": "Imported organizations",
+    "erasure_requested": "Asked to be erased",
+    "erasure_declined": "Declined a request to be erased",
+    "member_erased": "Erased a member who asked (who is no longer recorded)",
 }
 
 
