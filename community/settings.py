@@ -266,4 +266,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+    # The confidentiality guard (threads.guard): presidio logs every check at INFO, spaCy its setup.
+    "loggers": {"presidio-analyzer": {"level": "WARNING"}, "spacy": {"level": "WARNING"}},
 }

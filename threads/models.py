@@ -383,7 +383,8 @@ class GuardCheck(models.Model):
     post = models.ForeignKey(Post, null=True, blank=True, on_delete=models.SET_NULL, related_name="guard_checks")
     author = models.ForeignKey(Member, null=True, on_delete=models.SET_NULL, related_name="+")
     source = models.CharField(max_length=10, choices=Source.choices)
-    findings = models.JSONField(default=list, help_text="[{kind, start, end, score}]: places in the text, not the text.")
+    findings = models.JSONField(default=list,
+                                help_text="[{kind, start, end, score}]: places in the text, not the text.")
     outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.STOPPED, db_index=True)
     reason = models.TextField(blank=True, help_text="Why the author or moderator let it through.")
     decided_by = models.ForeignKey(Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
