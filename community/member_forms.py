@@ -25,11 +25,12 @@ class ProfileForm(forms.ModelForm):
 
     class Meta:
         model = Member
-        fields = ["full_name", "role_title", "organization", "bio", "areas_of_practice",
-                  "show_organization", "show_role", "show_bio", "show_email"]
+        fields = ["full_name", "role_title", "staff_role", "organization", "bio", "areas_of_practice",
+                  "show_organization", "show_role", "show_bio", "show_email", "expand_content_notes"]
         labels = {
             "full_name": "Your full name",
             "role_title": "Your role or title",
+            "staff_role": "Your kind of work",
             "bio": "A short bio",
             "areas_of_practice": "Areas of practice",
         }
@@ -40,6 +41,10 @@ class ProfileForm(forms.ModelForm):
             "show_role": "Members see your role or title next to your name.",
             "show_bio": "Members see your bio and areas of practice, and can find you by your areas.",
             "show_email": "Members can see your email address and write to you directly. Off unless you turn it on.",
+            "staff_role": "Used only for posts you make anonymously, which members see as “a member (clinical staff, "
+                          "Midwest)”: this and your organization's region. Leave it empty for plain “a member”.",
+            "expand_content_notes": "Posts and parts of posts behind a content note (for example “sexual violence”) "
+                                    "are shown open, without a click. Off: they stay closed until you open them.",
         }
         widgets = {"bio": forms.Textarea(attrs={"rows": 4})}
 

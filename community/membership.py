@@ -31,6 +31,7 @@ BATCH_SIZE = 500
 CONFIRMABLE = (Member.Status.ACTIVE, Member.Status.LAPSED)
 PROFILE_FIELDS = (
     "full_name", "role_title", "bio", "areas_of_practice", "show_email", "show_organization", "show_role", "show_bio",
+    "staff_role", "expand_content_notes",
 )
 
 

@@ -19,7 +19,9 @@ from community.erasure import LINK_MAX_AGE, erasure_link_path
 from community.membership import confirmation_path, is_due, pauses_on
 from community.models import Application, ErasureRequest, Member
 from community.selectors import active_moderators, stale_applications
+from threads.anonymity import byline
 from threads.models import EConsultation, Post
+from threads.notes import post_text
 
 from . import list_import, selectors
 from .models import MailPreference, SentNotice
@@ -303,16 +305,20 @@ def send_mention_notice(post_id: int, member_id: int) -> None:
     have list mail paused, or when, by the time this runs, they may no longer read it or the post was deleted,
     hidden or held."""
     member = _member(member_id)
-    post = Post.objects.select_related("thread", "author").defer("search_vector").filter(pk=post_id).first()
+    post = (Post.objects.select_related("thread__category", "author__organization").defer("search_vector")
+            .filter(pk=post_id).first())
     if member is None or post is None or post.deleted_at or post.hidden_at or not can_read(member.user, post):
         return
     if selectors.still_wants_post(member.id, post.id) or not selectors.wanting_notices().filter(pk=member.id).exists():
         return
+    author = byline(post)
     _message(
         to=member.email,
-        subject=f"{post.author.full_name} mentioned you in “{post.thread.title}”",
+        subject=f"{author[:1].upper()}{author[1:]} mentioned you in “{post.thread.title}”",
         template="mailer/email/mention",
-        context={"member": member, "post": post, "post_url": f"{settings.SITE_URL}{post.get_absolute_url()}"},
+        # Like list mail: a web-only post is a link, a noted one comes after its note (threads.notes).
+        context={"member": member, "post": post, "post_url": f"{settings.SITE_URL}{post.get_absolute_url()}",
+                 "byline": author, "web_only": post.thread.category.web_only, "text": post_text(post)},
     ).send()
 
 

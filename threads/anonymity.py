@@ -44,7 +44,7 @@ REGION_OF_STATE = {
 
 def region_of(state: str) -> str:
     """The Census region of a state written as a postal code or a name ("IL", "Illinois"); "" if unknown."""
-    return REGION_OF_STATE.get(" ".join(state.replace(".", " ").split()).upper(), "")
+    return REGION_OF_STATE.get(" ".join(state.replace(".", "").split()).upper(), "")
 
 
 def label_for(staff_role: str, state: str | None) -> str:

@@ -18,9 +18,15 @@
 
   function announce(text) { if (announcer) announcer.textContent = text; }
   function byId(id) { return document.getElementById(id); }
+  // Live frames are rendered once for everyone, content notes collapsed; a reader who chose to always expand
+  // them (data-expand-notes on #posts) gets them opened here.
+  var expandNotes = posts.getAttribute("data-expand-notes") === "on";
   function fromHtml(html) {
     var holder = document.createElement("div");
     holder.innerHTML = html;
+    if (expandNotes) {
+      Array.prototype.forEach.call(holder.querySelectorAll("details.content-note"), function (note) { note.open = true; });
+    }
     return holder.firstElementChild;
   }
 
@@ -92,7 +98,8 @@
   function replaceBody(postId, text) {
     var article = byId("post-" + postId);
     if (!article) return;
-    var parts = article.querySelectorAll(":scope > .body, :scope > .post-hidden, :scope > .post-deleted");
+    var parts = article.querySelectorAll(
+      ":scope > .body, :scope > .post-note, :scope > .post-hidden, :scope > .post-deleted");
     if (!parts.length) return;
     var note = document.createElement("p");
     note.className = "muted post-removed";
