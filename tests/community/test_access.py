@@ -4,7 +4,7 @@ from django.urls import URLResolver, get_resolver, resolve
 from django.utils.regex_helper import normalize
 
 from community.access import NotAMember, can_moderate, can_post, can_read, member_of, require_member
-from community.models import Application, Member, User
+from community.models import Application, ErasureRequest, Member, User
 from tests.conftest import login
 from threads.models import Attachment, Category, Post
 
@@ -78,16 +78,18 @@ def every_sample_url(values):
 
 
 @pytest.fixture
-def sample_urls(thread, post, application, member, organization):
+def sample_urls(thread, post, application, member, organization, member_factory):
     attachment = Attachment.objects.create(post=post, file="attachments/sample", original_name="slides.pdf",
                                            content_type="application/pdf", size=1)
+    erasure = ErasureRequest.objects.create(member=member_factory(status=Member.Status.DEPARTED))
     urls = every_sample_url({
         "thread_id": thread.id, "post_id": post.id, "application_id": application.id,
         "slug": thread.category.slug, "member_id": member.id, "organization_id": organization.id,
-        "attachment_id": attachment.id, "name": attachment.original_name,
+        "attachment_id": attachment.id, "name": attachment.original_name, "request_id": erasure.id,
     })
     # The walk must reach our own pages, or it would check nothing that matters.
-    assert {thread.get_absolute_url(), f"/posts/{post.id}/reply/", "/moderation/applications/"} <= set(urls)
+    assert {thread.get_absolute_url(), f"/posts/{post.id}/reply/", "/moderation/applications/",
+            "/profile/data/download/", f"/moderation/erasure/{erasure.id}/erase/"} <= set(urls)
     return [url for url in urls if not url.startswith(PUBLIC_PREFIXES)]
 
 
