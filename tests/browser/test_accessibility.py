@@ -9,7 +9,8 @@ from playwright.sync_api import expect
 from tests.browser.test_live_thread import log_in
 from tests.threads.events_helpers import make_econsultation
 from threads.live_room import highlight_question
-from threads.models import EConsultation
+from threads.models import Category, EConsultation
+from threads.services import create_reply, create_thread
 
 pytestmark = pytest.mark.browser
 
@@ -37,8 +38,14 @@ def pages(live_server_url, econsultation, moderator, member, reply_factory, cate
     question = reply_factory(author=member, parent=opening, body="How do you **close** a group?")
     reply_factory(author=moderator, parent=question, body="We plan the last session from the first one.")
     highlight_question(host=moderator, post_id=question.id)
+    hard_cases = Category.objects.create(name="Hard cases", allow_anonymous=True)
+    sensitive = create_thread(author=member, category=hard_cases, title="When a client discloses late",
+                              body="What do you do?", anonymous=True)
+    create_reply(author=moderator, parent=sensitive.posts.get(), content_note="sexual violence",
+                 body="It happens.\n\n::: note describes torture methods\nWhat he told us.\n:::")
     return {
         "home": "/",
+        "thread with a content note and an anonymous post": sensitive.get_absolute_url(),
         "category": category.get_absolute_url(),
         "thread": thread.get_absolute_url(),
         "thread by date": f"{thread.get_absolute_url()}?view=flat",
@@ -47,6 +54,8 @@ def pages(live_server_url, econsultation, moderator, member, reply_factory, cate
         "webinar": f"/events/{econsultation.webinar_id}/",
         "mail settings": "/mail/settings/",
         "mail help": "/mail/help/",
+        "my data": "/profile/data/",
+        "erasure request": "/application/erase/",
     }
 
 
