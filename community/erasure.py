@@ -256,9 +256,10 @@ def _scrub_admin_log(redactor: Redactor) -> None:
     LogEntry.objects.bulk_update(entries, ["object_repr", "change_message"], batch_size=500)
 
 
-def erase_account(member: Member, redactor: Redactor) -> dict[str, int]:
+def erase_account(member: Member, redactor: Redactor) -> tuple[dict[str, int], dict[str, int]]:
     """The account and everything hanging from it: sessions, email addresses, two-step sign-in, applications with
-    the member's answers, their profile (the Member row) and the User. Returns what went, for the moderator.
+    the member's answers, their profile (the Member row) and the User. Returns (what was removed, what stays but
+    no longer names them), for the moderator.
     Run inside carry_out_erasure's transaction, after posts and mail have moved away from the member."""
     user = member.user
     session_keys = _session_keys(user.pk)
@@ -270,13 +271,13 @@ def erase_account(member: Member, redactor: Redactor) -> dict[str, int]:
         "email addresses": EmailAddress.objects.filter(user=user).delete()[1].get("account.EmailAddress", 0),
         "two-step sign-in methods": Authenticator.objects.filter(user=user).delete()[1].get("mfa.Authenticator", 0),
         "applications, with their answers": member.applications.all().delete()[1].get("community.Application", 0),
-        "audit log entries unlinked from them": _scrub_audit(member, redactor),
     }
+    unlinked = _scrub_audit(member, redactor)
     _scrub_admin_log(redactor)
     ErasureRequest.objects.filter(member=member).update(note="", decline_reason="")
     close_live_connections_on_commit(user.pk)
     user.delete()  # the Member row (profile and visibility choices) goes with it
-    return removed
+    return removed, {"audit log entries, no longer linked to them or naming them": unlinked}
 
 
 def record_erasure(request: ErasureRequest, moderator: Member) -> None:

@@ -54,14 +54,12 @@ def carry_out_erasure(request_id: int, moderator: Member) -> ErasureSummary:
         redactor = _redactor(member)
         mail_removed, mail_kept = erase_mail_data(member, redactor)
         thread_removed, thread_kept = erase_thread_data(member, redactor)
-        account_removed = erase_account(member, redactor)
+        account_removed, account_kept = erase_account(member, redactor)
         record_erasure(request, moderator)
         # Their address is gone from the database by now; the confirmation carries it in the task itself.
         transaction.on_commit(partial(_enqueue_erasure_done, address))
-    return ErasureSummary(
-        removed={"account and profile": 1, **account_removed, **mail_removed, **thread_removed},
-        kept={**thread_kept, **mail_kept},
-    )
+    return ErasureSummary(removed={**account_removed, **mail_removed, **thread_removed},
+                          kept={**thread_kept, **mail_kept, **account_kept})
 
 
 def _enqueue_erasure_done(address: str) -> None:

@@ -262,6 +262,7 @@ def test_carry_out_erasure_summarises_what_went_for_the_moderator(erased, mailou
     assert summary.kept["posts, now shown as by “Former member”"] == 2
     assert summary.kept["posts by others that quoted or mentioned them, name taken out"] == 1
     assert summary.kept["emails they sent to the list, emptied (sender and text)"] == 2
+    assert summary.kept["audit log entries, no longer linked to them or naming them"] == 3  # suspended, left, asked
     # The person hears it is done, at the address they had.
     assert [message.to for message in mailoutbox] == [[erased["dana"].email]]
     assert "erased" in mailoutbox[0].subject
