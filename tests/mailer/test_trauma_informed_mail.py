@@ -257,3 +257,12 @@ def test_create_reply_in_web_only_category_still_fans_out(member, member_factory
 
     [message] = [each for each in smtp_sink.received(member.email) if each["Subject"].startswith("Re:")]
     assert "Reply words." not in body_parts(message)[0]
+
+
+def test_held_post_notice_of_a_web_only_post_leaves_the_text_out(held_member, moderator, web_only, post, mailoutbox):
+    post(author=held_member, category=web_only, title="Held and sensitive", body="Words that stay on the web.")
+
+    [notice] = [message for message in mailoutbox if message.to == [moderator.email]]
+    assert "Words that stay on the web." not in notice.body
+    assert "Words that stay on the web." not in notice.alternatives[0][0]
+    assert "Sensitive is web only, so the post is not in this email" in notice.body
