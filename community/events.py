@@ -10,5 +10,5 @@ reverification_reminder_due = Signal()  # member_id, reminder (1 or 2)
 membership_lapsed = Signal()  # member_id
 reverification_required = Signal()  # application_id (kind "change": a moderator checks the new details)
 erasure_requested = Signal()  # erasure_request_id (moderators are told one waits)
-erasure_link_requested = Signal()  # member_id (someone who cannot sign in asks for a link to ask for erasure)
+erasure_link_requested = Signal()  # email_address_id (someone who cannot sign in asks for a link to ask for erasure)
 erasure_declined = Signal()  # erasure_request_id (the member hears why)

@@ -35,6 +35,8 @@ from django.utils import timezone
 from community.access import can_post, can_read, member_of
 from community.models import Member, User
 from threads.anonymity import anonymous_by_default
+from threads.guard import excerpt, summary
+from threads.guard_checks import checked_text, findings_of, held_by_guard
 from threads.models import Category, Post
 from threads.services import PostingNotAllowed, create_reply, create_thread
 from threads.webinars import takes_questions_by_email
@@ -400,6 +402,8 @@ def _reply_to_list(inbound: InboundMessage, message: MimeMessage, parent: Post) 
 
 def _posted(post: Post, member: Member, files: Files) -> Outcome:
     outcome = Outcome(InboundMessage.Status.POSTED, post=post)
+    if held_by_guard(post) is not None:
+        return _held_by_guard(outcome, post, member, files)
     if files.left_out:
         outcome.notice_to = member
         outcome.notice_subject = f"Posted, but without some files: {post.thread.title}"[:200]
@@ -407,6 +411,21 @@ def _posted(post: Post, member: Member, files: Files) -> Outcome:
             "left_out": files.left_out, "post_url": absolute_url(post.get_absolute_url()),
         })
         outcome.note = f"{len(files.left_out)} file(s) left out: " + " ".join(files.left_out)
+    return outcome
+
+
+def _held_by_guard(outcome: Outcome, post: Post, member: Member, files: Files) -> Outcome:
+    """The sender alone hears what the confidentiality guard found, masked (the subject too may be what it found),
+    with the page where they edit and publish the post, or confirm it."""
+    findings, text = findings_of(held_by_guard(post)), checked_text(post)
+    outcome.notice_to, outcome.notice_subject = member, "Not published yet: your message may identify a client"
+    outcome.notice_text = render_to_string("mailer/email/guard_held.txt", {
+        "found": [(finding.label, excerpt(text, finding, findings)) for finding in findings],
+        "edit_url": absolute_url(reverse("edit_post", args=[post.id])), "left_out": files.left_out,
+    })
+    outcome.note = f"Held by the confidentiality guard: {summary(findings)}."
+    if files.left_out:
+        outcome.note += f" {len(files.left_out)} file(s) left out: " + " ".join(files.left_out)
     return outcome
 
 

@@ -20,7 +20,7 @@ from community.membership import confirmation_path, is_due, pauses_on
 from community.models import Application, ErasureRequest, Member
 from community.selectors import active_moderators, stale_applications
 from threads.anonymity import byline
-from threads.models import EConsultation, Post
+from threads.models import EConsultation, GuardCheck, Post
 from threads.notes import post_text
 
 from . import list_import, selectors
@@ -188,14 +188,17 @@ def send_held_post_receipt(post_id: int) -> None:
 
 
 def send_held_post_rejection(post_id: int) -> None:
-    """The author of a held post a moderator did not publish hears why, with their text to keep."""
+    """The author of a held post a moderator did not publish hears why, with their text to keep, unless the
+    confidentiality guard held it: what it found is not sent back in the clear, neither in the text nor in the
+    title."""
     post = _post_for_notice(post_id, deleted_at__isnull=False)
     if post is None:  # restored since: it waits for a moderator again
         return
+    guarded = post.guard_checks.filter(outcome=GuardCheck.Outcome.REJECTED).exists()
     _message(
-        to=post.author.email, subject=f"Your post in “{post.thread.title}” was not published",
-        template="mailer/email/held_post_rejected",
-        context={"member": post.author, "post": post,
+        to=post.author.email, template="mailer/email/held_post_rejected",
+        subject="Your post was not published" if guarded else f"Your post in “{post.thread.title}” was not published",
+        context={"member": post.author, "post": post, "guarded": guarded,
                  "guidelines_url": f"{settings.SITE_URL}{reverse('guidelines')}"},
     ).send()
 

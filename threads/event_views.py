@@ -20,6 +20,7 @@ from .feeds import (
     member_for_token,
     revoke_token,
 )
+from .guard_forms import GuardForm, guarded
 from .models import FeedToken
 from .services import PostingNotAllowed
 from .webinars import (
@@ -73,9 +74,9 @@ def event_list(request):
     })
 
 
-def _webinar_page(request, webinar, *, question_form=None):
+def _webinar_page(request, webinar, *, question_form=None, guard=None):
     econsultation = econsultation_of(webinar)
-    context = {"webinar": webinar, "econsultation": econsultation}
+    context = {"webinar": webinar, "econsultation": econsultation, "guard": guard}
     if econsultation is not None:
         state = econsultation.state()
         takes_questions = state in QUESTION_STATES and can_post(request.user, econsultation.thread)
@@ -118,16 +119,20 @@ def ask_question(request, webinar_id):
     if econsultation is None:
         raise Http404
     form = QuestionForm(request.POST)
+    guard = GuardForm(request.POST)
     if form.is_valid():
         try:
-            post = submit_question(author=request.member, econsultation=econsultation,
-                                   body=form.cleaned_data["body"])
+            post, guard = guarded(guard, lambda confirmation: submit_question(
+                author=request.member, econsultation=econsultation, body=form.cleaned_data["body"],
+                confirmation=confirmation))
         except PostingNotAllowed as error:
             form.add_error(None, str(error))
         else:
-            messages.success(request, "Your question was posted. The hosts will see it before the live session.")
-            return redirect(post)
-    return _webinar_page(request, webinar, question_form=form)
+            if post is not None:
+                messages.success(request, "Your question was posted. The hosts will see it before the live "
+                                          "session.")
+                return redirect(post)
+    return _webinar_page(request, webinar, question_form=form, guard=guard)
 
 
 def econsultation_summary(request, webinar_id):

@@ -265,8 +265,8 @@ Day Week Month Night Zoom Teams Medicaid Medicare Form Forms Services Clinic Hos
 Lutheran Baptist Methodist Presbyterian Episcopal Islamic
 """.split())
 
-# Tesfaye, O'Brien, McDonald, Al-Hassan, Wu; not "A-number" or "ID".
-_NAME_WORD = r"\p{Lu}(?:['’]\p{Lu})?\p{Ll}(?:[\p{L}'’-]*\p{Ll})?"
+# Tesfaye, O'Brien, McDonald, Al-Hassan, Wu (and Haile of "Haile's"); not "A-number" or "ID".
+_NAME_WORD = r"\p{Lu}(?:['’]\p{Lu})?\p{Ll}(?:[\p{L}'’-]*\p{Ll})?(?<!['’]s)"
 _NAME = rf"{_NAME_WORD}(?:[ \t]+{_NAME_WORD}){{0,2}}"
 _CLIENT_NOUNS = ["client", "patient", "survivor", "asylee", r"asylum\s+seeker", "refugee", "applicant", "respondent",
                  "petitioner", "beneficiary", "mentee"]
@@ -277,11 +277,14 @@ _PERSONS = (r"man|woman|boy|girl|child|kid|teen|teenager|toddler|infant|baby|gen
             r"|mom|dad|son|daughter|wife|husband|someone|survivor|client|patient|youth|minor|student|individual")
 _TITLES = {"Mr", "Mrs", "Ms", "Miss", "Mx"}
 TITLE_PATTERN = "title and a name"
-STAFF_WORDS = ORGANIZATION_WORDS | {
-    "present", "presents", "presented", "presenting", "presenter", "speaker", "facilitator", "facilitate",
-    "colleague", "coworker", "clinician", "psychologist", "interpreter", "judge", "ij", "officer", "senator",
-    "representative", "congresswoman", "congressman", "secretary", "commissioner", "author", "professor",
-    "paralegal", "advocate", "dear", "thanks",
+# Words next to "Mr./Ms. Name" that make the person a colleague, a presenter or an official, not a client.
+STAFF_WORDS = {
+    "attorney", "lawyer", "counsel", "paralegal", "director", "coordinator", "manager", "supervisor", "staff",
+    "colleague", "coworker", "clinician", "therapist", "psychologist", "psychiatrist", "doctor", "dr",
+    "caseworker", "interpreter", "advocate", "judge", "ij", "officer", "senator", "representative",
+    "congresswoman", "congressman", "secretary", "commissioner", "author", "professor", "present", "presents",
+    "presented", "presenting", "presenter", "speaker", "facilitator", "facilitate", "lcsw", "licsw", "lmft", "lpc",
+    "phd", "psyd", "md", "esq", "dear", "thanks",
 }
 
 

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 from community.access import can_post
 
 from . import presence
+from .guard_forms import GuardForm, guarded
 from .live import latest_event_id
 from .live_room import highlight_question, mark_answered, pinned_questions
 from .models import Post
@@ -30,7 +31,7 @@ def _room(request, thread_id):
     return thread, econsultation
 
 
-def _render_room(request, thread, econsultation, form):
+def _render_room(request, thread, econsultation, form, guard=None):
     page = thread_page(thread, FLAT, request.GET.get("page") or LAST_PAGE, request.user)
     return render(request, "threads/live_room.html", {
         "thread": thread,
@@ -43,6 +44,7 @@ def _render_room(request, thread, econsultation, form):
         "is_host": is_host(request.member, econsultation),
         "live_after": latest_event_id(thread.id),
         "form": form,
+        "guard": guard,
         "can_reply": can_post(request.user, thread),
     })
 
@@ -57,18 +59,20 @@ def post_in_room(request, thread_id):
     """A post from the room answers the opening post, like a reply to the thread, and stays in the room."""
     thread, econsultation = _room(request, thread_id)
     form = reply_form(request.member, thread, request.POST, request.FILES)
+    guard = GuardForm(request.POST)
     if form.is_valid():
         opening = thread.posts.order_by("created_at", "id").first()
         try:
-            post = create_reply(author=request.member, parent=opening, body=form.cleaned_data["body"],
-                                source=Post.Source.LIVE, attachments=form.cleaned_data["attachments"],
-                                **posting_choices(form))
+            post, guard = guarded(guard, lambda confirmation: create_reply(
+                author=request.member, parent=opening, body=form.cleaned_data["body"], source=Post.Source.LIVE,
+                attachments=form.cleaned_data["attachments"], confirmation=confirmation, **posting_choices(form)))
         except PostingNotAllowed as error:
             form.add_error(None, str(error))
         else:
-            tell_if_held(request, post)
-            return redirect(f"{reverse('live_room', args=[thread.id])}#post-{post.id}")
-    return _render_room(request, thread, econsultation, form)
+            if post is not None:
+                tell_if_held(request, post)
+                return redirect(f"{reverse('live_room', args=[thread.id])}#post-{post.id}")
+    return _render_room(request, thread, econsultation, form, guard)
 
 
 def _host_action(service):

@@ -10,6 +10,8 @@ from django.utils.text import slugify
 
 from community.models import Member
 
+from .guard import Finding, summary
+
 
 class Category(models.Model):
     name = models.CharField(max_length=100, unique=True)
@@ -396,3 +398,13 @@ class GuardCheck(models.Model):
 
     def __str__(self):
         return f"Guard check {self.pk}: {self.get_outcome_display()}"
+
+    @property
+    def kinds(self) -> list[str]:
+        """The kinds found (threads.guard), each once, in the order found."""
+        return list(dict.fromkeys(finding["kind"] for finding in self.findings))
+
+    @property
+    def found(self) -> str:
+        """What was found, in words: "an A-number and a date of birth"."""
+        return summary([Finding.from_record(finding) for finding in self.findings]) if self.findings else ""

@@ -16,7 +16,8 @@ from community.models import AuditRecord, Member
 
 from . import live
 from .events import held_post_rejected
-from .models import Category, Post, Thread
+from .guard_checks import decided_by_moderator
+from .models import Category, GuardCheck, Post, Thread
 from .services import release_held_post
 
 
@@ -119,10 +120,12 @@ def _lock_held_post(post_id: int) -> Post:
 
 @transaction.atomic
 def approve_held_post(post: Post, moderator: Member) -> Post:
-    """Publish a held post as if it had just been posted: live, to the list, to the members it names."""
+    """Publish a held post as if it had just been posted: live, to the list, to the members it names. A post the
+    confidentiality guard held is released too: the moderator decides for its author."""
     _require_moderator(moderator)
     post = _lock_held_post(post.pk)
     release_held_post(post)
+    decided_by_moderator(post, moderator, GuardCheck.Outcome.RELEASED)
     _audit(moderator, "held_post_approved", post.author_id, _post_target(post))
     return post
 
@@ -136,6 +139,7 @@ def reject_held_post(post: Post, moderator: Member, reason: str) -> Post:
     post = _lock_held_post(post.pk)
     post.deleted_at, post.deleted_by, post.hidden_reason = timezone.now(), moderator, reason.strip()
     post.save(update_fields=["deleted_at", "deleted_by", "hidden_reason"])
+    decided_by_moderator(post, moderator, GuardCheck.Outcome.REJECTED, reason.strip())
     _audit(moderator, "held_post_rejected", post.author_id, _post_target(post), reason.strip())
     transaction.on_commit(partial(held_post_rejected.send, Post, post_id=post.id))
     return post

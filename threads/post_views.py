@@ -6,6 +6,8 @@ from django.views.decorators.http import require_POST
 
 from .attachments import get_readable_attachment, is_inline
 from .forms import ContentNoteFields
+from .guard_checks import held_by_guard, opens_unpublished_thread
+from .guard_forms import GuardForm, guarded
 from .posts import (
     PostChangeNotAllowed,
     chosen_view,
@@ -23,9 +25,11 @@ from .selectors import get_readable_post
 
 
 class EditForm(ContentNoteFields):
+    title = forms.CharField(label="Title", max_length=200,
+                            help_text="The thread's title: for a message you emailed, its subject.")
     body = forms.CharField(label="Your post", widget=forms.Textarea(attrs={"rows": 10}), max_length=50000)
     reason = forms.CharField(label="Reason (recorded in the audit log)", required=False, max_length=500)
-    field_order = ["body", "content_note_choice", "content_note_words", "reason"]
+    field_order = ["title", "body", "content_note_choice", "content_note_words", "reason"]
 
 
 class ReasonForm(forms.Form):
@@ -39,22 +43,37 @@ def permalink(request, post_id):
 
 
 def edit(request, post_id):
+    """Also where the author of an emailed post the confidentiality guard held edits it and publishes it, or
+    confirms it (the link in the guard's answer to their email)."""
     post = get_readable_post(request.user, post_id)
     if not may_edit(request.user, post):
         raise Http404
     acting_as_moderator = post.author_id != request.member.id
-    form = EditForm(request.POST or None, initial={"body": post.body}, content_note=post.content_note)
+    held_check = held_by_guard(post)
+    form = EditForm(request.POST or None, initial={"body": post.body, "title": post.thread.title},
+                    content_note=post.content_note)
     if not acting_as_moderator:
         del form.fields["reason"]
+    if not opens_unpublished_thread(post):
+        del form.fields["title"]
+    guard = GuardForm(request.POST) if request.POST else (
+        GuardForm.for_held_post(post, held_check) if held_check else GuardForm())
     if form.is_valid():
         try:
-            edit_post(editor=request.member, post_id=post.id, body=form.cleaned_data["body"],
-                      reason=form.cleaned_data.get("reason", ""), content_note=form.cleaned_data["content_note"])
+            edited, guard = guarded(guard, lambda confirmation: edit_post(
+                editor=request.member, post_id=post.id, body=form.cleaned_data["body"],
+                reason=form.cleaned_data.get("reason", ""), content_note=form.cleaned_data["content_note"],
+                title=form.cleaned_data.get("title"), confirmation=confirmation))
         except PostChangeNotAllowed as error:
             form.add_error(None, str(error))
         else:
-            return redirect(post_location(post, chosen_view(request), request.user))
-    return render(request, "threads/post_edit.html", {"form": form, "post": post})
+            if edited is not None:
+                if held_check is not None:
+                    messages.success(request, "Your post is waiting for a moderator now." if edited.held_at
+                                     else "Your post is published and sent to the list.")
+                return redirect(post_location(post, chosen_view(request), request.user))
+    return render(request, "threads/post_edit.html",
+                  {"form": form, "post": post, "guard": guard, "held": held_check is not None})
 
 
 def history(request, post_id):

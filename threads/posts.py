@@ -11,6 +11,16 @@ from community.access import can_moderate, member_of
 from community.models import AuditRecord, Member
 
 from .anonymity import label_for
+from .guard_checks import (
+    EDIT,
+    Confirmation,
+    checked_text,
+    held_by_guard,
+    opens_unpublished_thread,
+    records_stops,
+    released_by_author,
+    screen,
+)
 from .live import POST_DELETED, POST_EDITED, POST_RESTORED, record_and_send
 from .markdown import render_markdown
 from .mentions import announce_mentions, handles_in, render_post, resolve
@@ -204,27 +214,47 @@ def _audit(actor: Member, action: str, post: Post, reason: str = "") -> None:
 
 # --- Edit, delete, restore -------------------------------------------------------------------------------------
 
+@records_stops
 @transaction.atomic
-def edit_post(*, editor: Member, post_id: int, body: str, reason: str = "", content_note: str | None = None) -> Post:
+def edit_post(*, editor: Member, post_id: int, body: str, reason: str = "", content_note: str | None = None,
+              title: str | None = None, confirmation: Confirmation | None = None) -> Post:
     """The previous body becomes a PostRevision; mail already sent is not sent again, and members named for
-    the first time in this edit hear of it. `content_note` None keeps the post's note; "" removes it."""
+    the first time in this edit hear of it. `content_note` None keeps the post's note; "" removes it; `title`
+    renames a thread nobody else has seen yet (its subject, for an emailed post, which the guard reads too).
+
+    The confidentiality guard reads the new text: threads.guard.NeedsConfirmation, and the old text stays, unless
+    `confirmation` answers what it found. A post the guard held (it came by email) is published once its author
+    has edited it clean or confirmed it, unless a moderator hold remains (services.release_unless_still_held)."""
+    from .services import release_unless_still_held  # services imports attachments, which imports this module
+
     post = _locked_post(post_id)
     if not may_edit(editor.user, post):
         raise PostChangeNotAllowed("You cannot edit this post.")
     note = post.content_note if content_note is None else content_note.strip()
-    if body == post.body and note == post.content_note:
+    title = title.strip() if title and title.strip() and opens_unpublished_thread(post) else post.thread.title
+    held_check = held_by_guard(post)
+    if body == post.body and note == post.content_note and title == post.thread.title and held_check is None:
         return post
+    screening = screen(author=editor, source=EDIT, confirmation=confirmation, post=post,
+                       text=checked_text(post, title=title, note=note, body=body))
     before = set(resolve(handles_in(post.body)).values())
-    if body != post.body:
+    # What the guard held was never published: its earlier text is not kept in the history.
+    if body != post.body and held_check is None:
         PostRevision.objects.create(post=post, body=post.body, edited_by=editor)
     post.body, post.content_note, (post.html, mentioned) = body, note, render_post(body)
     post.edited_at = timezone.now()
     post.save(update_fields=["body", "content_note", "html", "edited_at"])
+    if title != post.thread.title:
+        Thread.objects.filter(pk=post.thread_id).update(title=title)
+        post.thread.title = title
     if editor.id != post.author_id:
         _audit(editor, "post_edited", post, reason)
     if not post.held_at:  # approval names everyone the post then mentions
         announce_mentions(post, mentioned - before)
     _record_live(post, POST_EDITED)
+    screening.record(post)
+    if held_check is not None and release_unless_still_held(post):
+        released_by_author(post, editor)
     return post
 
 

@@ -1,6 +1,16 @@
 from django.urls import path
 
-from . import category_views, event_views, live_views, moderation_views, post_views, reading_views, search_views, views
+from . import (
+    category_views,
+    event_views,
+    guard_views,
+    live_views,
+    moderation_views,
+    post_views,
+    reading_views,
+    search_views,
+    views,
+)
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -31,6 +41,7 @@ urlpatterns = [
          name="lock_thread"),
     path("moderation/threads/<int:thread_id>/move/", moderation_views.move, name="move_thread"),
     path("moderation/posts/held/", moderation_views.held_post_queue, name="held_posts"),
+    path("moderation/guard/", guard_views.guard_log_page, name="guard_log"),
     path("moderation/categories/", category_views.category_settings, name="category_settings"),
     path("moderation/posts/<int:post_id>/approve/", moderation_views.approve_held, name="approve_held_post"),
     path("moderation/posts/<int:post_id>/reject/", moderation_views.reject_held, name="reject_held_post"),

@@ -6,6 +6,7 @@ from community.access import can_post
 
 from .anonymity import anonymous_by_default
 from .forms import ReplyForm, ThreadForm
+from .guard_forms import GuardForm, guarded
 from .live import latest_event_id
 from .models import Category
 from .posts import chosen_view, post_location, quote_body, thread_page
@@ -74,19 +75,21 @@ def new_thread(request):
     categories = _postable_categories(request.user)
     initial = {"category": categories.filter(slug=request.GET.get("category")).first()}
     form = ThreadForm(request.POST or None, request.FILES or None, categories=categories, initial=initial)
+    guard = GuardForm(request.POST or None)
     if form.is_valid():
         try:
-            thread = create_thread(
+            thread, guard = guarded(guard, lambda confirmation: create_thread(
                 author=request.member, category=form.cleaned_data["category"],
                 title=form.cleaned_data["title"], body=form.cleaned_data["body"],
-                attachments=form.cleaned_data["attachments"], **posting_choices(form),
-            )
+                attachments=form.cleaned_data["attachments"], confirmation=confirmation, **posting_choices(form),
+            ))
         except PostingNotAllowed as error:
             form.add_error(None, str(error))
         else:
-            tell_if_held(request, thread)
-            return redirect(thread)
-    return render(request, "threads/new_thread.html", {"form": form})
+            if thread is not None:
+                tell_if_held(request, thread)
+                return redirect(thread)
+    return render(request, "threads/new_thread.html", {"form": form, "guard": guard})
 
 
 def thread(request, thread_id):
@@ -108,13 +111,16 @@ def reply(request, post_id):
     parent = get_readable_post(request.user, post_id)
     initial = {"body": quote_body(parent)} if request.GET.get("quote") else {}
     form = reply_form(request.member, parent.thread, request.POST or None, request.FILES or None, initial=initial)
+    guard = GuardForm(request.POST or None)
     if form.is_valid():
         try:
-            post = create_reply(author=request.member, parent=parent, body=form.cleaned_data["body"],
-                                attachments=form.cleaned_data["attachments"], **posting_choices(form))
+            post, guard = guarded(guard, lambda confirmation: create_reply(
+                author=request.member, parent=parent, body=form.cleaned_data["body"],
+                attachments=form.cleaned_data["attachments"], confirmation=confirmation, **posting_choices(form)))
         except PostingNotAllowed as error:
             form.add_error(None, str(error))
         else:
-            tell_if_held(request, post)
-            return redirect(post_location(post, chosen_view(request), request.user))
-    return render(request, "threads/reply.html", {"form": form, "parent": parent})
+            if post is not None:
+                tell_if_held(request, post)
+                return redirect(post_location(post, chosen_view(request), request.user))
+    return render(request, "threads/reply.html", {"form": form, "parent": parent, "guard": guard})

@@ -13,6 +13,7 @@ from community.access import can_moderate, can_read, member_of
 from community.models import AuditRecord, Member
 
 from .events import econsultation_summarised
+from .guard_checks import Confirmation
 from .markdown import render_markdown
 from .models import Category, EConsultation, Post, Presenter, Webinar
 from .services import PostingNotAllowed, create_reply, create_thread
@@ -148,11 +149,12 @@ def _opening_post(webinar: Webinar, live_starts_at) -> str:
     )
 
 
-def submit_question(*, author: Member, econsultation: EConsultation, body: str) -> Post:
+def submit_question(*, author: Member, econsultation: EConsultation, body: str,
+                    confirmation: Confirmation | None = None) -> Post:
     if econsultation.state() not in QUESTION_STATES:
         raise PostingNotAllowed("This e-consultation is not taking questions now.")
     opening = econsultation.thread.posts.filter(parent__isnull=True).order_by("created_at", "id").first()
-    return create_reply(author=author, parent=opening, body=body, is_question=True)
+    return create_reply(author=author, parent=opening, body=body, is_question=True, confirmation=confirmation)
 
 
 @transaction.atomic

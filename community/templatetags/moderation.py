@@ -16,6 +16,8 @@ ACTION_LABELS = {
     "member_posts_released": "Stopped holding a member's posts for approval",
     "held_post_approved": "Approved a held post",
     "held_post_rejected": "Did not publish a held post",
+    "guard_confirmed": "Confirmed a post the confidentiality guard stopped is not client information",
+    "guard_released": "Published their post the confidentiality guard held",
     "first_moderator_created": "First moderator created",
     "application_auto_approved": "Approved automatically (verified work email)",
     "member_left": "Left the community",

@@ -12,6 +12,9 @@ from django.conf import settings as django_settings
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.db import connections
 
+from community.models import Member
+from tests.conftest import enable_totp
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -64,3 +67,10 @@ def browser():
 def artifacts():
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+def moderator_with_secret(member_factory):
+    """A moderator with TOTP set up, and the secret to sign in with."""
+    moderator = member_factory(role=Member.Role.MODERATOR, full_name="Mo Derator")
+    return moderator, enable_totp(moderator.user)

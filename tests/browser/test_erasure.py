@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from community.erasure import erasure_link_path
 from tests.browser.test_accessibility import axe_violations, readable
-from tests.browser.test_held_posts import DESKTOP, PHONE, moderator_with_secret, sign_in  # noqa: F401
+from tests.browser.test_held_posts import DESKTOP, PHONE, sign_in
 
 pytestmark = pytest.mark.browser
 

@@ -7,20 +7,13 @@ import pytest
 from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 from playwright.sync_api import expect
 
-from community.models import Member
 from tests.browser.test_accessibility import axe_violations, readable
-from tests.conftest import PASSWORD, enable_totp
+from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture
-def moderator_with_secret(member_factory):
-    moderator = member_factory(role=Member.Role.MODERATOR, full_name="Mo Derator")
-    return moderator, enable_totp(moderator.user)
 
 
 def sign_in(browser, base_url, email, viewport, totp_secret=None):

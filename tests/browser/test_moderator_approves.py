@@ -5,16 +5,10 @@ from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 from playwright.sync_api import expect
 
 from community.eligibility import DOMAIN_VERIFIED
-from community.models import Application, Member
-from tests.conftest import PASSWORD, enable_totp
+from community.models import Application
+from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def moderator_with_secret(member_factory):
-    moderator = member_factory(role=Member.Role.MODERATOR, full_name="Mo Derator")
-    return moderator, enable_totp(moderator.user)
 
 
 @pytest.fixture

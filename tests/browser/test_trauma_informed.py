@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 
 from community.models import Member
 from tests.browser.test_accessibility import axe_violations, readable
-from tests.browser.test_held_posts import DESKTOP, PHONE, moderator_with_secret, sign_in  # noqa: F401
+from tests.browser.test_held_posts import DESKTOP, PHONE, sign_in
 from threads.models import Category
 from threads.services import create_reply, create_thread
 
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def sensitive_thread(member_factory, organization_factory, moderator_with_secret):  # noqa: F811
+def sensitive_thread(member_factory, organization_factory, moderator_with_secret):
     author = member_factory(full_name="Quinn Hidden", org=organization_factory(name="Lakeshore Clinic", state="IL"))
     Member.objects.filter(pk=author.pk).update(staff_role=Member.StaffRole.CLINICAL)
     author.refresh_from_db()
@@ -28,7 +28,7 @@ def sensitive_thread(member_factory, organization_factory, moderator_with_secret
 
 
 def test_noted_and_anonymous_posts_on_desktop_and_phone(live_server_url, sensitive_thread, member,
-                                                        moderator_with_secret, browser, artifacts):  # noqa: F811
+                                                        moderator_with_secret, browser, artifacts):
     moderator, secret = moderator_with_secret
     url = f"{live_server_url}{sensitive_thread.get_absolute_url()}"
     reader = sign_in(browser, live_server_url, member.email, DESKTOP)
