@@ -5,7 +5,7 @@ from django.core.management import call_command
 from community.models import Application, Member, Organization
 from mailer.management.commands.seed_demo import DEMO_LOGINS, DEMO_PASSWORD, MODERATOR_EMAIL
 from mailer.models import MailPreference
-from threads.models import Category, EConsultation, Post, Thread
+from threads.models import Category, EConsultation, GuardCheck, Post, Thread
 
 
 def _seed(django_capture_on_commit_callbacks):
@@ -23,7 +23,7 @@ def test_seed_demo_creates_the_demo_community_once(db, django_capture_on_commit_
     assert "Demo community created" in first
     assert "Demo data already present" in second
     assert (Organization.objects.count(), Member.objects.count(), Thread.objects.count(),
-            Post.objects.count()) == counts == (3, 4, 5, 11)
+            Post.objects.count()) == counts == (3, 4, 6, 14)
     assert Member.objects.filter(status=Member.Status.ACTIVE).count() == 3
     assert Member.objects.get(status=Member.Status.PENDING).applications.get().status == Application.Status.PENDING
     assert Category.objects.get(name="Announcements").moderators_only
@@ -49,3 +49,14 @@ def test_seed_demo_logins_work(db, client, django_capture_on_commit_callbacks):
         client.logout()
     moderator = Member.objects.get(user__email=MODERATOR_EMAIL)
     assert moderator.is_moderator and moderator.user.is_staff
+
+
+def test_seed_demo_shows_the_guard_content_notes_and_anonymous_posting(db, django_capture_on_commit_callbacks):
+    _seed(django_capture_on_commit_callbacks)
+
+    held = Post.objects.get(held_at__isnull=False)
+    assert (held.source, held.guard_checks.get().outcome) == (Post.Source.EMAIL, GuardCheck.Outcome.HELD)
+    assert Post.objects.get(content_note="describes torture methods").held_at is None
+    difficult = Category.objects.get(name="Difficult cases")
+    assert difficult.allow_anonymous and difficult.web_only
+    assert Post.objects.get(thread__category=difficult).anonymous

@@ -14,7 +14,7 @@ from django.utils import timezone
 from community.models import EligibilityBasis, Member, Organization, User
 from community.services import approve_application, submit_application
 from mailer.models import MailPreference
-from threads.models import Category, EConsultation, Presenter, Webinar
+from threads.models import Category, EConsultation, Post, Presenter, Webinar
 from threads.services import create_reply, create_thread
 
 DEMO_PASSWORD = "healtalk-demo-2026"
@@ -33,6 +33,9 @@ CATEGORIES = [
     ("Group work", "Running groups with survivors, and the e-consultations that follow our webinars.", False),
     ("Introductions", "New here? Tell us about yourself and your program.", False),
 ]
+# The most sensitive talk: members may post anonymously, and posts stay on the website (the list carries a link).
+DIFFICULT_CASES = ("Difficult cases", "When a case stays with you: ask for support, anonymously if you prefer. "
+                   "Posts here are not emailed in full.")
 
 
 class Command(BaseCommand):
@@ -94,6 +97,8 @@ def seed():
         statement="I manage medication and coordinate primary care for clients of our consortium program.",
         mode=MailPreference.Mode.DAILY,
     )
+    amara.staff_role = Member.StaffRole.CLINICAL  # her anonymous posts read "a member (clinical staff, West)"
+    amara.save(update_fields=["staff_role"])
     submit_application(
         user=_account("sam.whitfield@harborlight.example.org"), full_name="Sam Whitfield",
         eligibility_category=EligibilityBasis.OTHER_ORR_FUNDED, organization=harborlight, organization_name="",
@@ -105,6 +110,8 @@ def seed():
         Category.objects.create(name=name, description=description, moderators_only=moderators_only, position=i)
         for i, (name, description, moderators_only) in enumerate(CATEGORIES)
     )
+    difficult = Category.objects.create(name=DIFFICULT_CASES[0], description=DIFFICULT_CASES[1],
+                                        position=len(CATEGORIES), allow_anonymous=True, web_only=True)
 
     create_thread(
         author=moderator, category=announcements, title="Welcome to HealTalk: please read before posting",
@@ -153,6 +160,22 @@ def seed():
         author=moderator, parent=amara_on_sleep,
         body="Agreed. Our clinicians pair that with a check on practical things: shared rooms, night shifts, noise.",
     )
+    create_reply(
+        author=tomas, parent=amara_on_sleep.parent, content_note="describes torture methods",
+        body=(
+            "For some of our clients the nightmares replay what was done to them in detention, night after night, "
+            "and lying down in the dark is itself a reminder. Imagery rehearsal helped once they felt safe enough "
+            "to rewrite the ending; before that, a lamp left on and sleeping sitting up were what worked."
+        ),
+    )
+    create_thread(
+        author=amara, category=difficult, anonymous=True,
+        title="When a client's story stays with me after work",
+        body=(
+            "After a long evaluation last week I have not been able to put one story down. I know the advice "
+            "about supervision and self-care; what do you actually do on the evening itself, on the way home?"
+        ),
+    )
 
     evaluations = create_thread(
         author=amara, category=legal, title="Wait times for forensic medical evaluations",
@@ -161,8 +184,18 @@ def seed():
             "hearing is already scheduled. How long are your waits, and have you found ways to prioritise?"
         ),
     )
+    evaluations_opening = evaluations.posts.get()
+    # As if emailed: the confidentiality guard holds it until Tomas edits it or a moderator decides (the held
+    # posts queue and /moderation/guard/ have something to show).
     create_reply(
-        author=tomas, parent=evaluations.posts.get(),
+        author=tomas, parent=evaluations_opening, source=Post.Source.EMAIL,
+        body=(
+            "Could someone at Cascade see a client of ours sooner? Her A-number is A# 212-345-678 and her "
+            "hearing is in five weeks."
+        ),
+    )
+    create_reply(
+        author=tomas, parent=evaluations_opening,
         body=(
             "About eight weeks here. We keep a short list of volunteer clinicians trained in the Istanbul "
             "Protocol who can take urgent referrals when an attorney tells us a hearing date is close."
