@@ -37,8 +37,9 @@ def _publish(post: Post, mentioned: set[int]) -> None:
 # --- Held posts: a moderator approves them before anyone else sees them -----------------------------------------
 
 HELD_MEMBER_REASON = "A moderator approves each post by this member before it is published."
-GUARD_HELD_REASON = ("It may identify a client ({found}): it waits until its author edits it or confirms it is not "
-                     "client information, or a moderator decides.")
+GUARD_HELD = "It may identify a client"
+GUARD_HELD_REASON = GUARD_HELD + (" ({found}): it waits until its author edits it or confirms it is not client "
+                                  "information, or a moderator decides.")
 
 
 def hold_reason(author: Member, guard_findings: Sequence[Finding] = ()) -> str:
@@ -51,6 +52,12 @@ def hold_reason(author: Member, guard_findings: Sequence[Finding] = ()) -> str:
     if author.posts_held and not author.is_moderator:
         reasons.append(HELD_MEMBER_REASON)
     return " ".join(reasons)
+
+
+def waits_for_its_author(post: Post) -> bool:
+    """Held by the confidentiality guard, with its author not yet having answered: the guard's reason comes first
+    (hold_reason), and release_unless_still_held replaces it once they have."""
+    return post.held_at is not None and post.hidden_reason.startswith(GUARD_HELD)
 
 
 def _hold_fields(reason: str) -> dict:

@@ -170,6 +170,23 @@ def test_thread_page_shows_held_reply_to_its_author_and_moderators_only(
     assert f'href="{QUEUE}#held-{held_reply.id}"' in page
 
 
+def test_thread_page_asks_the_author_of_a_post_the_guard_held_to_edit_it(client, thread, opening_post, member,
+                                                                          moderator, reader,
+                                                                          django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        held = create_reply(author=member, parent=opening_post, source=Post.Source.EMAIL,
+                            body="Her A-number is A# 212-345-678; can anyone see her this month?")
+
+    page = login(client, member).get(thread.get_absolute_url()).content.decode()
+    assert "Not published yet: it may identify a client." in page
+    assert f'href="{reverse("edit_post", args=[held.id])}">Edit it or confirm it</a>' in page
+    assert "When a moderator approves it" not in page
+
+    page = login(client, moderator).get(thread.get_absolute_url()).content.decode()
+    assert "It may identify a client (an A-number)" in page and "Not published yet" not in page
+    assert f'id="post-{held.id}"' not in login(client, reader).get(thread.get_absolute_url()).content.decode()
+
+
 def test_held_thread_is_listed_to_its_author_and_moderators_only(
         client, held_thread, held_member, moderator, reader, category, thread):
     for url in (reverse("home"), category.get_absolute_url()):

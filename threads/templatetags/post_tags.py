@@ -4,6 +4,7 @@ from django.utils.safestring import mark_safe
 from threads import anonymity, notes
 from threads.markdown import NOTE_OPEN
 from threads.mentions import handle_for
+from threads.services import waits_for_its_author
 
 register = template.Library()
 
@@ -34,3 +35,8 @@ def post_html(context, post) -> str:
     if getattr(context.get("member"), "expand_content_notes", False):
         html = html.replace(NOTE_OPEN, NOTE_OPEN.replace("<details ", "<details open "))
     return mark_safe(html)  # noqa: S308  (post HTML is sanitised by nh3 when it is rendered)
+
+
+@register.filter
+def waits_for_author(post) -> bool:
+    return waits_for_its_author(post)
