@@ -16,6 +16,7 @@ import hashlib
 from dataclasses import dataclass, field
 from functools import wraps
 
+from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -134,11 +135,13 @@ def screen(*, author: Member, source: str, text: str, confirmation: Confirmation
 
 
 def _record_stop(stop: NeedsConfirmation) -> None:
+    # Its own transaction: the service's has rolled back, and answered_check locks the earlier stop's row.
     screening = stop.screening
-    check = screening.answered_check() or GuardCheck(author=screening.author, source=screening.source,
-                                                      post=screening.post)
-    check.findings = _records(stop.findings)  # the author may have edited: what this version trips on
-    check.save()
+    with transaction.atomic():
+        check = screening.answered_check() or GuardCheck(author=screening.author, source=screening.source,
+                                                          post=screening.post)
+        check.findings = _records(stop.findings)  # the author may have edited: what this version trips on
+        check.save()
     stop.check_id = check.id
 
 
