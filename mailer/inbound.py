@@ -35,8 +35,8 @@ from django.utils import timezone
 from community.access import can_post, can_read, member_of
 from community.models import Member, User
 from threads.anonymity import anonymous_by_default
-from threads.guard import excerpt, summary
-from threads.guard_checks import checked_text, findings_of, held_by_guard
+from threads.guard import Finding, excerpt, masked, segments, summary
+from threads.guard_checks import checked_text, findings_of, held_by_guard, opens_unpublished_thread
 from threads.models import Category, Post
 from threads.services import PostingNotAllowed, create_reply, create_thread
 from threads.webinars import takes_questions_by_email
@@ -125,6 +125,7 @@ class Outcome:
     notice_to: Member | None = None
     notice_subject: str = ""
     notice_text: str = ""
+    notice_quotes: str = ""  # how the answer names their message; "" for its subject as it came
 
 
 def process_inbound(inbound_id: int) -> None:
@@ -147,7 +148,7 @@ def process_inbound(inbound_id: int) -> None:
         inbound.save(update_fields=["status", "note", "post", "processed_at"])
         if outcome.notice_to is not None:
             transaction.on_commit(partial(_enqueue_notice, inbound.id, outcome.notice_to.id, outcome.notice_subject,
-                                          outcome.notice_text))
+                                          outcome.notice_text, outcome.notice_quotes))
 
 
 # Where a message was sent
@@ -423,10 +424,20 @@ def _held_by_guard(outcome: Outcome, post: Post, member: Member, files: Files) -
         "found": [(finding.label, excerpt(text, finding, findings)) for finding in findings],
         "edit_url": absolute_url(reverse("edit_post", args=[post.id])), "left_out": files.left_out,
     })
+    outcome.notice_quotes = _masked_title(post, findings)
     outcome.note = f"Held by the confidentiality guard: {summary(findings)}."
     if files.left_out:
         outcome.note += f" {len(files.left_out)} file(s) left out: " + " ".join(files.left_out)
     return outcome
+
+
+def _masked_title(post: Post, findings: list[Finding]) -> str:
+    """A new thread's subject, as the answer may quote it: its title with what the guard found in it masked (the
+    title comes first in the text the findings are places in). "" for a reply, whose subject nobody reads."""
+    if not opens_unpublished_thread(post):
+        return ""
+    title = post.thread.title
+    return "".join(masked(piece.text) if piece.finding else piece.text for piece in segments(title, findings))
 
 
 def _category_for(found: Route) -> Category:
@@ -502,10 +513,10 @@ def _enqueue_rejection(inbound_id: int, reason: str) -> None:
     tasks.send_rejection.delay(inbound_id, reason)
 
 
-def _enqueue_notice(inbound_id: int, member_id: int, subject: str, text: str) -> None:
+def _enqueue_notice(inbound_id: int, member_id: int, subject: str, text: str, quotes: str) -> None:
     from . import tasks
 
-    tasks.send_inbound_notice.delay(inbound_id, member_id, subject, text)
+    tasks.send_inbound_notice.delay(inbound_id, member_id, subject, text, quotes)
 
 
 def _auto_reply(inbound: InboundMessage, *, to: str, subject: str, body: str) -> EmailMessage:
@@ -551,12 +562,13 @@ def send_rejection(inbound_id: int, reason: str) -> None:
         raise TransientSendError(str(error)) from error
 
 
-def send_inbound_notice(inbound_id: int, member_id: int, subject: str, text: str) -> None:
-    """What was done with a member's message, told to the member's own address."""
+def send_inbound_notice(inbound_id: int, member_id: int, subject: str, text: str, quotes: str = "") -> None:
+    """What was done with a member's message, told to the member's own address; `quotes` names the message instead
+    of its subject (which may hold what the confidentiality guard found)."""
     inbound = InboundMessage.objects.get(pk=inbound_id)
     member = Member.objects.select_related("user").get(pk=member_id)
     body = render_to_string("mailer/email/inbound_notice.txt", {
-        "text": text, "subject": inbound.subject or "(no subject)", "received_at": inbound.received_at,
+        "text": text, "subject": quotes or inbound.subject or "(no subject)", "received_at": inbound.received_at,
         "list_name": settings.LIST_NAME, "site_url": settings.SITE_URL,
     })
     _auto_reply(inbound, to=member.email, subject=subject, body=body).send()

@@ -67,8 +67,8 @@ def send_rejection(inbound_id: int, reason: str) -> None:
 
 
 @shared_task(acks_late=True, **RETRY_SENDING)
-def send_inbound_notice(inbound_id: int, member_id: int, subject: str, text: str) -> None:
-    inbound.send_inbound_notice(inbound_id, member_id, subject, text)
+def send_inbound_notice(inbound_id: int, member_id: int, subject: str, text: str, quotes: str = "") -> None:
+    inbound.send_inbound_notice(inbound_id, member_id, subject, text, quotes)
 
 
 @shared_task(acks_late=True)
