@@ -44,17 +44,23 @@ class GuardForm(forms.Form):
 
     @classmethod
     def after_stop(cls, stop: NeedsConfirmation, answered: "GuardForm") -> "GuardForm":
-        """What the author sees after the service stopped their post: the findings marked in their text, the box
-        unticked, their reason kept."""
+        """What the author sees after the service stopped their post: the findings marked in their text, their
+        reason kept, and the box still ticked only if it answered this very text; half an answer (a tick without
+        a reason, a reason without a tick) says what is missing, so nobody goes round in circles."""
         earlier = answered.cleaned_data if answered.is_bound and answered.is_valid() else {}
-        form = cls(data={"guard-check": stop.check_id, "guard-checked": text_digest(stop.text),
-                         "guard-reason": earlier.get("reason", "")},
-                   findings=stop.findings, text=stop.text,
-                   changed=bool(earlier.get("confirmed") and earlier.get("checked") != text_digest(stop.text)))
-        if earlier.get("confirmed") and not earlier.get("reason", "").strip():
+        same_text = earlier.get("checked") == text_digest(stop.text)
+        ticked, reason = bool(earlier.get("confirmed")), earlier.get("reason", "")
+        data = {"guard-check": stop.check_id, "guard-checked": text_digest(stop.text), "guard-reason": reason}
+        if ticked and same_text:
+            data["guard-confirmed"] = "on"
+        form = cls(data=data, findings=stop.findings, text=stop.text, changed=ticked and not same_text)
+        if same_text and ticked and not reason.strip():
             form.full_clean()
             form.add_error("reason", "Say in a few words why this is not client information: the moderators "
                                      "read it.")
+        elif same_text and reason.strip() and not ticked:
+            form.full_clean()
+            form.add_error("confirmed", "Tick this box as well to post it with your reason, or edit the text.")
         return form
 
     @classmethod

@@ -40,6 +40,10 @@ def ticked(page: str, reason: str = REASON) -> dict:
     return {**shown_check(page), "guard-confirmed": "on", "guard-reason": reason}
 
 
+def tick_box(page: str) -> str:
+    return re.search(r'<input type="checkbox" name="guard-confirmed"[^>]*>', page).group(0)
+
+
 def typed(page: str, text: str) -> bool:
     """`text` is in one of the page's text areas, as the author typed it."""
     return re.search(rf">\n?{re.escape(escape(text))}</textarea>", page) is not None
@@ -159,8 +163,25 @@ def test_reply_ticked_without_a_reason_asks_for_one(member_client, opening_post,
     page = response.content.decode()
     assert response.status_code == 200
     assert NO_REASON in page and HEADING in page and typed(page, IDENTIFYING)
+    assert "checked" in tick_box(page)  # the tick answered this text: only the reason is missing
     assert not Post.objects.filter(parent=opening_post).exists()
     assert GuardCheck.objects.get().outcome == "stopped"  # the same trip, still unanswered
+
+    response = post_and_run(reply_url(opening_post), {"body": IDENTIFYING, **ticked(page)})
+    assert response.status_code == 302 and Post.objects.filter(parent=opening_post).exists()
+
+
+def test_reply_with_a_reason_but_no_tick_asks_for_the_tick(member_client, opening_post, post_and_run):
+    stopped = post_and_run(reply_url(opening_post), {"body": IDENTIFYING}).content.decode()
+
+    response = post_and_run(reply_url(opening_post),
+                            {"body": IDENTIFYING, **shown_check(stopped), "guard-reason": REASON})
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Tick this box as well to post it with your reason, or edit the text." in page
+    assert typed(page, REASON) and typed(page, IDENTIFYING) and "checked" not in tick_box(page)
+    assert not Post.objects.filter(parent=opening_post).exists()
 
 
 def test_reply_confirmed_with_a_reason_is_posted(member_client, opening_post, reader, post_and_run, mailoutbox):
@@ -198,7 +219,7 @@ def test_reply_ticked_but_changed_is_checked_again(member_client, opening_post, 
     assert HEADING in page and CHANGED in page and MARKED in page
     assert "987-65-4321<span class=\"guard-label\"> [Social Security number]</span></mark>" in page
     assert typed(page, REASON)  # the reason is kept, the box is not ticked again
-    assert "checked" not in re.search(r'<input type="checkbox" name="guard-confirmed"[^>]*>', page).group(0)
+    assert "checked" not in tick_box(page)
     assert not Post.objects.filter(parent=opening_post).exists()
     assert GuardCheck.objects.get().outcome == "stopped"
 
@@ -260,7 +281,7 @@ def test_edit_adding_an_identifying_detail_is_stopped_then_saved_when_confirmed(
     stopped = post_and_run(url, {"body": IDENTIFYING})
 
     page = stopped.content.decode()
-    assert stopped.status_code == 200 and HEADING in page and MARKED in page
+    assert stopped.status_code == 200 and "Not saved yet: this may identify a client" in page and MARKED in page
     assert typed(page, IDENTIFYING)
     reply.refresh_from_db()
     assert reply.body == CLEAN and not PostRevision.objects.filter(post=reply).exists()
