@@ -31,13 +31,19 @@ def mention_handles(member: Member) -> tuple[str, ...]:
     return (handle_for(member.full_name),)
 
 
-def _scrub_posts(posts: list[Post], redactor: Redactor) -> list[Post]:
+def _scrubbed(rows: list, redactor: Redactor) -> list:
+    """The rows (posts or earlier versions) whose body named the member, with the name taken out."""
     changed = []
-    for post in posts:
-        body = redactor.scrub(post.body)
-        if body != post.body:
-            post.body = body
-            changed.append(post)
+    for row in rows:
+        body = redactor.scrub(row.body)
+        if body != row.body:
+            row.body = body
+            changed.append(row)
+    return changed
+
+
+def _scrub_posts(posts: list[Post], redactor: Redactor) -> list[Post]:
+    changed = _scrubbed(posts, redactor)
     # Other members' mentions in the same posts stay linked: their handles are resolved once for all posts
     # (threads.mentions.render_post would read every member's name once per post).
     known = resolve(set().union(*(handles_in(post.body) for post in changed))) if changed else {}
@@ -49,12 +55,7 @@ def _scrub_posts(posts: list[Post], redactor: Redactor) -> list[Post]:
 
 
 def _scrub_revisions(revisions: list[PostRevision], redactor: Redactor) -> int:
-    changed = []
-    for revision in revisions:
-        body = redactor.scrub(revision.body)
-        if body != revision.body:
-            revision.body = body
-            changed.append(revision)
+    changed = _scrubbed(revisions, redactor)
     PostRevision.objects.bulk_update(changed, ["body"], batch_size=200)
     return len(changed)
 
