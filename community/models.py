@@ -117,6 +117,10 @@ class Member(models.Model):
         "hold posts for approval", default=False,
         help_text="Each post by this member waits for a moderator before anyone else sees it or gets it by email.",
     )
+    # Onboarding (threads.onboarding): when the member first finished the Start here page, and when they agreed to
+    # the confidentiality pledge. Members approved before onboarding existed count as welcomed.
+    welcomed_at = models.DateTimeField(null=True, blank=True)
+    pledged_at = models.DateTimeField(null=True, blank=True)
     # Profile, visible to members only; each part can be hidden by the member.
     bio = models.TextField(blank=True, max_length=2000)
     areas_of_practice = models.CharField(max_length=300, blank=True)
@@ -219,6 +223,25 @@ class ErasureRequest(models.Model):
 
     def __str__(self):
         return f"Erasure request {self.pk}: {self.get_status_display()}"
+
+
+class CommunityText(models.Model):
+    """Words moderators keep up to date without a deploy: the welcome on Start here, the community guidelines and
+    the confidentiality pledge (Markdown, rendered once when saved)."""
+
+    class Key(models.TextChoices):
+        WELCOME = "welcome", "Welcome (top of Start here)"
+        GUIDELINES = "guidelines", "Community guidelines"
+        PLEDGE = "pledge", "Confidentiality pledge"
+
+    key = models.CharField(max_length=20, choices=Key.choices, unique=True)
+    body = models.TextField(help_text="Markdown.")
+    html = models.TextField(blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    def __str__(self):
+        return self.get_key_display()
 
 
 class AuditRecord(models.Model):

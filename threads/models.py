@@ -222,9 +222,117 @@ def attachment_path(instance, filename):
     return f"attachments/{timezone.now():%Y/%m}/{uuid.uuid4().hex}"
 
 
+class ResourceTopic(models.Model):
+    """A topic of the resource library: the five Complex Care domains and others (group work, interpreters, ...).
+    Moderators add topics in the admin; the seeded ones come from the migration."""
+
+    name = models.CharField(max_length=60, unique=True)
+    slug = models.SlugField(max_length=60, unique=True)
+    complex_care_domain = models.BooleanField(
+        "one of the five Complex Care domains", default=False,
+        help_text="Trauma story, biomedical, psychological, social, spiritual: listed first, together.",
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-complex_care_domain", "position", "name"]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.slug = self.slug or slugify(self.name)
+        super().save(*args, **kwargs)
+
+
+class Resource(models.Model):
+    """A guide, handout, toolkit or recording a member submitted to the library: a link and/or files, reviewed by
+    a moderator before members see it (threads.resources)."""
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", "Waiting for review"
+        CHANGES_REQUESTED = "changes_requested", "Changes asked for"
+        APPROVED = "approved", "In the library"
+        REJECTED = "rejected", "Not accepted"
+
+    class Audience(models.TextChoices):
+        NEW_EMPLOYEE = "new_employee", "New employees"
+        CLINICIAN = "clinician", "Clinicians"
+        CASE_MANAGER = "case_manager", "Case managers"
+        LEGAL = "legal", "Legal staff"
+        ADMINISTRATOR = "administrator", "Administrators"
+        STUDENT = "student", "Students and researchers"
+
+    class LinkStatus(models.TextChoices):
+        UNCHECKED = "unchecked", "Not checked yet"
+        OK = "ok", "Working"
+        BROKEN = "broken", "Broken"
+
+    title = models.CharField(max_length=200)
+    description = models.TextField(help_text="Markdown: what it is and who it helps.")
+    description_html = models.TextField(blank=True)
+    url = models.URLField("link", max_length=1000, blank=True)
+    topics = models.ManyToManyField(ResourceTopic, blank=True, related_name="resources")
+    audiences = ArrayField(models.CharField(max_length=20, choices=Audience.choices), default=list, blank=True)
+    language = models.CharField(max_length=40, default="English")
+    webinar = models.ForeignKey(Webinar, null=True, blank=True, on_delete=models.SET_NULL, related_name="resources")
+    thread = models.ForeignKey(Thread, null=True, blank=True, on_delete=models.SET_NULL, related_name="resources")
+    # SET_NULL: an erased member's resources stay in the library, shown as from a former member.
+    submitted_by = models.ForeignKey(Member, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="resources")
+    submitted_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.SUBMITTED, db_index=True)
+    # The moderator's words to the submitter: what to change, or why it was not accepted.
+    review_note = models.TextField(blank=True)
+    reviewed_by = models.ForeignKey(Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    # First time it entered the library: the weekly digest lists it as new then, once.
+    approved_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # The periodic link check (threads.link_check): flagged to moderators, never removed.
+    link_status = models.CharField(max_length=10, choices=LinkStatus.choices, default=LinkStatus.UNCHECKED)
+    link_checked_at = models.DateTimeField(null=True, blank=True)
+    link_error = models.CharField(max_length=300, blank=True)
+    link_failures = models.PositiveSmallIntegerField(default=0, help_text="Failed checks in a row.")
+    search_vector = models.GeneratedField(
+        expression=SearchVector("title", config="english", weight="A")
+        + SearchVector("description", config="english", weight="B"),
+        output_field=SearchVectorField(), db_persist=True,
+    )
+
+    class Meta:
+        ordering = ["-approved_at", "-submitted_at"]
+        indexes = [GinIndex(fields=["search_vector"], name="resource_search_gin")]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("resource", args=[self.pk])
+
+    def get_audiences_display(self) -> list[str]:
+        labels = dict(self.Audience.choices)
+        return [labels[value] for value in self.audiences if value in labels]
+
+
+class ResourceCitation(models.Model):
+    """A post that links to a resource's page: the resource page lists the threads that discuss it."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="citations")
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="citations")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["post", "resource"], name="one_citation_per_post")]
+
+    def __str__(self):
+        return f"Post {self.post_id} cites resource {self.resource_id}"
+
+
 class Attachment(models.Model):
     post = models.ForeignKey(Post, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments")
     webinar = models.ForeignKey(Webinar, null=True, blank=True, on_delete=models.CASCADE, related_name="slides")
+    resource = models.ForeignKey("Resource", null=True, blank=True, on_delete=models.CASCADE, related_name="files")
     uploaded_by = models.ForeignKey(Member, null=True, on_delete=models.SET_NULL, related_name="+")
     file = models.FileField(upload_to=attachment_path)
     original_name = models.CharField(max_length=255)
