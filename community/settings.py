@@ -172,6 +172,9 @@ CELERY_BEAT_SCHEDULE = {
     "prune-live-events": {"task": "threads.tasks.prune_live_events", "schedule": crontab(hour=4, minute=30)},
     # Retention (RETENTION_* above), daily in the quiet hours of US mornings.
     "retention": {"task": "mailer.tasks.apply_retention", "schedule": crontab(hour=5, minute=15)},
+    # The resource library's links, weekly (threads.link_check): broken ones are flagged to moderators.
+    "resource-links": {"task": "threads.tasks.check_resource_links",
+                       "schedule": crontab(day_of_week="sun", hour=6, minute=0)},
 }
 
 AUTH_PASSWORD_VALIDATORS = [
