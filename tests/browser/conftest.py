@@ -30,6 +30,13 @@ def _replace_inherited_executor():
     SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
 
 
+@pytest.fixture(autouse=True)
+def totp_window_either_side(settings):
+    """A moderator's code is made just before it is typed: across a 30-second boundary it would be refused (the
+    server forks after autouse fixtures, with these settings)."""
+    settings.MFA_TOTP_TOLERANCE = 1
+
+
 @pytest.fixture
 def live_server_url(transactional_db, settings):
     """The server is a forked child: it inherits the test database name and this test's settings, and reads

@@ -22,13 +22,6 @@ HELD_REPLY = f"My client's A-number is {A_NUMBER}; can EOIR fix the venue after 
 EDITED_REPLY = "My client's hearing notice went to the wrong court; can EOIR fix the venue after her move?"
 
 
-@pytest.fixture(autouse=True)
-def totp_window_either_side(settings):
-    """The moderator's code is made just before it is typed: across a 30-second boundary it would be refused (the
-    server forks after autouse fixtures, with these settings)."""
-    settings.MFA_TOTP_TOLERANCE = 1
-
-
 def emailed_reply(post, member, body: str) -> bytes:
     address = reply_address(post, member)
     return (
