@@ -63,6 +63,14 @@ RETENTION_AUDIT_DAYS = int(env("RETENTION_AUDIT_DAYS", "1095"))
 RETENTION_DELIVERY_RAW_DAYS = int(env("RETENTION_DELIVERY_RAW_DAYS", "90"))
 RETENTION_GUARD_DAYS = int(env("RETENTION_GUARD_DAYS", "365"))
 RETENTION_CAPTURED_MAIL_DAYS = int(env("RETENTION_CAPTURED_MAIL_DAYS", "14"))
+# The resource library's link check (threads.link_check, beat "resource-links"): seconds to connect and to wait
+# for an answer, redirects followed, the pause between two requests to the same site, and how long a checked link
+# rests before it is checked again (moderators can check one at once from the broken-links page).
+LINK_CHECK_CONNECT_TIMEOUT = float(env("LINK_CHECK_CONNECT_TIMEOUT", "5"))
+LINK_CHECK_TIMEOUT = float(env("LINK_CHECK_TIMEOUT", "10"))
+LINK_CHECK_MAX_REDIRECTS = int(env("LINK_CHECK_MAX_REDIRECTS", "5"))
+LINK_CHECK_HOST_PAUSE = float(env("LINK_CHECK_HOST_PAUSE", "2"))
+LINK_CHECK_INTERVAL_DAYS = int(env("LINK_CHECK_INTERVAL_DAYS", "6"))
 
 INSTALLED_APPS = [
     "daphne",
