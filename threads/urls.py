@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import (
     category_views,
@@ -48,6 +48,7 @@ urlpatterns = [
     path("moderation/posts/<int:post_id>/hide/", moderation_views.hide, name="hide_post"),
     path("moderation/posts/<int:post_id>/unhide/", moderation_views.unhide, name="unhide_post"),
     path("moderation/posts/<int:post_id>/split/", moderation_views.split, name="split_post"),
+    path("moderation/resources/links/", include("threads.link_urls")),
     path("search/", search_views.search, name="search"),
     path("events/", event_views.event_list, name="events"),
     path("events/<int:webinar_id>/", event_views.webinar, name="webinar"),

@@ -9,12 +9,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.db import connection
+from django.urls import reverse
 from django.utils import timezone
 
+from community.models import AuditRecord
 from threads import link_check, tasks
 from threads.events import resource_links_broken
 from threads.models import Resource
 
+from ..conftest import login
 from ..mailer.test_worker import queue, wait_for, worker  # noqa: F401  (a real Celery worker)
 
 USER_AGENT = "HealTalk link checker (+http://testserver)"
@@ -97,7 +100,8 @@ def resource_factory(member):
     def make(url, **fields):
         fields.setdefault("status", Resource.Status.APPROVED)
         fields.setdefault("title", f"Guide at {url}")
-        return Resource.objects.create(url=url, description="A guide.", submitted_by=member, **fields)
+        fields.setdefault("submitted_by", member)
+        return Resource.objects.create(url=url, description="A guide.", **fields)
 
     return make
 
@@ -281,3 +285,126 @@ def test_check_resource_links_task_runs_in_a_real_worker(site, resource_factory,
     flagged = Resource.objects.filter(pk=resource.pk, link_status="broken", link_failures=2)
     assert wait_for(flagged.exists)
     assert wait_for(lambda: broken_events == [[resource.id]])
+
+
+@pytest.fixture
+def broken_factory(resource_factory):
+    def make(url, **fields):
+        fields.setdefault("link_failures", 2)
+        fields.setdefault("link_error", "The site answered 404 Not Found")
+        return resource_factory(url, link_status="broken", link_checked_at=timezone.now() - timedelta(days=3),
+                                **fields)
+
+    return make
+
+
+def test_broken_links_page_is_for_moderators_only(client, member, broken_factory, site):
+    broken = broken_factory(site.url + "/missing")
+    login(client, member)
+    page = reverse("broken_links")
+
+    assert client.get(page).status_code == 403
+    assert client.post(reverse("check_resource_link", args=[broken.id])).status_code == 403
+    assert client.post(reverse("mark_resource_link_working", args=[broken.id])).status_code == 403
+    broken.refresh_from_db()
+    assert (broken.link_status, broken.link_failures) == ("broken", 2)
+    assert site.requests == []
+
+
+def test_broken_links_page_lists_broken_library_links_with_what_failed(moderator_client, member, broken_factory,
+                                                                       resource_factory, site):
+    broken = broken_factory(site.url + "/missing", title="Interpreter guide", link_failures=3)
+    former = broken_factory(site.url + "/error", title="Sleep handout", submitted_by=None,
+                            link_error="No answer within 10 seconds")
+    resource_factory(site.url + "/toggle", title="Failed once", link_failures=1, link_error="The site answered 503")
+    resource_factory(site.url + "/ok", title="Working", link_status="ok")
+    broken_factory(site.url + "/gone", title="Waiting for review", status="submitted")
+
+    response = moderator_client.get(reverse("broken_links"))
+
+    assert response.status_code == 200
+    assert [r.title for r in response.context["resources"]] == ["Interpreter guide", "Sleep handout"]
+    html = response.content.decode()
+    assert "Failed once" not in html and "Working" not in html and "Waiting for review" not in html
+    assert "The site answered 404 Not Found" in html and "Failed 3 checks in a row" in html
+    assert f'href="{reverse("moderation_member", args=[member.id])}">{member.full_name}</a>' in html
+    assert "sent by a former member" in html and "No answer within 10 seconds" in html
+    assert f'action="{reverse("check_resource_link", args=[former.id])}"' in html
+    assert f'href="{reverse("edit_resource", args=[broken.id])}"' in html
+    assert f'action="{reverse("mark_resource_link_working", args=[broken.id])}"' in html
+    assert f'href="{reverse("broken_links")}" aria-current="page"' in html  # in the moderation menu
+
+
+@pytest.mark.parametrize("count", [1, 10])
+def test_broken_links_page_query_count_is_constant(moderator_client, broken_factory, member_factory, count,
+                                                   django_assert_num_queries):
+    for n in range(count):
+        broken_factory(f"https://example.org/gone/{n}", submitted_by=member_factory())
+    moderator_client.get(reverse("broken_links"))  # the session and the two-step sign-in settle
+
+    with django_assert_num_queries(5):
+        response = moderator_client.get(reverse("broken_links"))
+
+    assert len(response.context["resources"]) == count
+
+
+def test_check_again_now_clears_a_link_that_works_again(moderator_client, broken_factory, site, broken_events,
+                                                        django_capture_on_commit_callbacks):
+    fixed = broken_factory(site.url + "/toggle")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = moderator_client.post(reverse("check_resource_link", args=[fixed.id]), follow=True)
+
+    assert [(method, path, agent) for method, path, agent, _ in site.requests] == [("HEAD", "/toggle", USER_AGENT)]
+    fixed.refresh_from_db()
+    assert (fixed.link_status, fixed.link_failures, fixed.link_error) == ("ok", 0, "")
+    assert fixed.link_checked_at > timezone.now() - timedelta(minutes=1)
+    assert response.redirect_chain == [(reverse("broken_links"), 302)]
+    assert f"The link of “{fixed.title}” works: it is no longer flagged." in response.content.decode()
+    assert fixed.title not in [r.title for r in response.context["resources"]]
+    assert broken_events == []
+
+
+def test_check_again_now_keeps_a_failing_link_flagged(moderator_client, broken_factory, resource_factory, site,
+                                                      broken_events, django_capture_on_commit_callbacks):
+    broken = broken_factory(site.url + "/missing")
+    failed_once = resource_factory(site.url + "/error", link_status="ok", link_failures=1,
+                                   link_error="The site answered 500 Internal Server Error")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = moderator_client.post(reverse("check_resource_link", args=[broken.id]), follow=True)
+        moderator_client.post(reverse("check_resource_link", args=[failed_once.id]))
+
+    broken.refresh_from_db()
+    assert (broken.link_status, broken.link_failures) == ("broken", 3)
+    assert f"The link of “{broken.title}” still fails: The site answered 404 Not Found." in response.content.decode()
+    failed_once.refresh_from_db()
+    assert (failed_once.link_status, failed_once.link_failures) == ("broken", 2)
+    assert broken_events == [[failed_once.id]]  # newly broken by the moderator's check: news too
+
+
+def test_mark_as_working_clears_the_flag_and_is_audited(moderator_client, moderator, member, broken_factory, site):
+    broken = broken_factory(site.url + "/missing", title="Interpreter guide")
+
+    response = moderator_client.post(reverse("mark_resource_link_working", args=[broken.id]),
+                                     {"reason": "Opens in a browser; the site refuses robots."}, follow=True)
+
+    broken.refresh_from_db()
+    assert (broken.link_status, broken.link_failures, broken.link_error) == ("ok", 0, "")
+    assert "is marked as working" in response.content.decode()
+    assert site.requests == []
+    record = AuditRecord.objects.get(action="resource_link_marked_working")
+    assert (record.actor, record.subject, record.target, record.reason) == (
+        moderator, member, f"Resource #{broken.id} “Interpreter guide”", "Opens in a browser; the site refuses robots.")
+
+
+def test_mark_as_working_with_too_long_a_reason_changes_nothing(moderator_client, broken_factory, site):
+    broken = broken_factory(site.url + "/missing")
+
+    response = moderator_client.post(reverse("mark_resource_link_working", args=[broken.id]), {"reason": "x" * 2001})
+
+    assert response.status_code == 400
+    assert "at most 2000 characters" in response.content.decode()
+    broken.refresh_from_db()
+    assert broken.link_status == "broken"
+    assert not AuditRecord.objects.filter(action="resource_link_marked_working").exists()
