@@ -6,8 +6,12 @@ from .access import member_of
 
 class AccountAdapter(DefaultAccountAdapter):
     def get_login_redirect_url(self, request):
-        if member_of(request.user) is None:
+        member = member_of(request.user)
+        if member is None:
             return reverse("application_status")
+        if member.welcomed_at is None:
+            # A newly approved member's first sign-in opens Start here (mailer.onboarding), until they finish it.
+            return reverse("start_here")
         return super().get_login_redirect_url(request)
 
     def get_signup_redirect_url(self, request):

@@ -117,7 +117,7 @@ class Member(models.Model):
         "hold posts for approval", default=False,
         help_text="Each post by this member waits for a moderator before anyone else sees it or gets it by email.",
     )
-    # Onboarding (threads.onboarding): when the member first finished the Start here page, and when they agreed to
+    # Onboarding (mailer.onboarding): when the member first finished the Start here page, and when they agreed to
     # the confidentiality pledge. Members approved before onboarding existed count as welcomed.
     welcomed_at = models.DateTimeField(null=True, blank=True)
     pledged_at = models.DateTimeField(null=True, blank=True)

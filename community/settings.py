@@ -44,6 +44,9 @@ REPLY_TOKEN_MAX_AGE_DAYS = int(env("REPLY_TOKEN_MAX_AGE_DAYS", "180"))
 # Mail to LIST_ADDRESS starts a thread in this category (a slug); "" = the first category members may start
 # threads in. Mail to <category slug>@LIST_DOMAIN starts one in that category.
 LIST_DEFAULT_CATEGORY = env("LIST_DEFAULT_CATEGORY", "")
+# New members are invited to introduce themselves in this category (Start here, the welcome email), on the web or
+# by mail to <slug>@LIST_DOMAIN; no invitation is shown while no category has this slug.
+INTRODUCTIONS_CATEGORY_SLUG = env("INTRODUCTIONS_CATEGORY_SLUG", "introductions")
 DIGEST_HOUR = int(env("DIGEST_HOUR", "7"))
 # Weekly digests go out on this day of the week (0 = Monday), after DIGEST_HOUR in each member's time zone.
 DIGEST_WEEKDAY = int(env("DIGEST_WEEKDAY", "0"))

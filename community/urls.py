@@ -14,7 +14,8 @@ urlpatterns = [
     path("application/erase/sent/", erasure_views.link_sent, name="erasure_link_sent"),
     path("application/erase/requested/", erasure_views.requested, name="erasure_requested"),
     path("application/erase/<str:token>/", erasure_views.ask_with_link, name="erasure_link"),
-    path("guidelines/", views.guidelines, name="guidelines"),
+    # Start here, the guidelines and the moderators' page for their words (mailer.onboarding).
+    path("", include("mailer.onboarding_urls")),
     path("members/", member_views.directory, name="member_directory"),
     path("members/<int:member_id>/", member_views.profile, name="member_profile"),
     path("profile/", member_views.edit_profile, name="edit_profile"),

@@ -41,18 +41,15 @@ from .templatetags.moderation import action_label
 
 PAGE_SIZE = 50
 
-def guidelines(request):
-    return render(request, "community/guidelines.html")
-
-
 def healthz(request):
     return HttpResponse("ok", content_type="text/plain")
 
 
 @login_required
 def application_status(request):
-    if member_of(request.user):
-        return redirect("home")
+    if approved := member_of(request.user):
+        # An applicant waiting on this page when they are approved is welcomed like at a first sign-in.
+        return redirect("home" if approved.welcomed_at else "start_here")
     member = Member.objects.filter(user=request.user).first()
     application = latest_application(member)
     form = InfoAnswerForm(request.POST or None)

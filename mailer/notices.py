@@ -23,9 +23,9 @@ from threads.anonymity import byline
 from threads.models import EConsultation, GuardCheck, Post
 from threads.notes import post_text
 
-from . import list_import, selectors
+from . import list_import, onboarding, selectors
 from .models import MailPreference, SentNotice
-from .outbound import token_generation
+from .outbound import absolute_url, token_generation
 from .tokens import make_moderation_address
 
 
@@ -87,14 +87,25 @@ def send_application_decision(application_id: int) -> None:
         # Before the welcome names their delivery mode: someone invited from the Google Group keeps theirs.
         list_import.apply_invitation_delivery(application_id)
     preference = MailPreference.objects.filter(member=application.member).first()
+    context = {
+        "application": application, "member": application.member, "list_address": settings.LIST_ADDRESS,
+        "mail_mode": preference.get_mode_display() if preference else MailPreference.Mode.DAILY.label,
+    }
+    if approved:
+        # The same welcome as the Start here page, for members who read by email and may never open it.
+        context |= {
+            "start_url": absolute_url(reverse("start_here")),
+            "settings_url": absolute_url(reverse("mail_settings")),
+            "help_url": absolute_url(reverse("mail_help")),
+            "new_thread_url": absolute_url(reverse("new_thread")),
+            "introductions": onboarding.introductions(),
+            "starter": onboarding.starter_list(application.member),
+        }
     _message(
         to=application.member.email,
         subject="Welcome to HealTalk" if approved else "Your HealTalk application",
         template="mailer/email/decision_approved" if approved else "mailer/email/decision_declined",
-        context={
-            "application": application, "member": application.member, "list_address": settings.LIST_ADDRESS,
-            "mail_mode": preference.get_mode_display() if preference else MailPreference.Mode.DAILY.label,
-        },
+        context=context,
     ).send()
 
 

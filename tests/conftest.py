@@ -10,6 +10,7 @@ from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from channels.db import database_sync_to_async
 from django.core.cache import cache
 from django.db import connections
+from django.utils import timezone
 
 from community.celery import app as celery_app
 from community.models import Application, EligibilityBasis, Member, Organization, User
@@ -68,10 +69,11 @@ def organization(organization_factory):
 
 @pytest.fixture
 def member_factory(db, organization):
-    """An approved member with a verified email; status/role/mail_mode can be set."""
+    """An approved member with a verified email; status/role/mail_mode can be set. An active one has seen Start here
+    already (welcomed), so signing in leads home; `new_member` has not."""
 
     def make(*, status=Member.Status.ACTIVE, role=Member.Role.MEMBER, mail_mode=MailPreference.Mode.EACH,
-             email=None, full_name=None, org=None):
+             email=None, full_name=None, org=None, welcomed=True):
         n = next(_counter)
         email = email or f"member{n}@cascade.example.org"
         user = User.objects.create_user(email=email, password=PASSWORD)
@@ -79,6 +81,7 @@ def member_factory(db, organization):
         member = Member.objects.create(
             user=user, full_name=full_name or f"Member {n}", organization=org or organization,
             role_title="Clinician", status=status, role=role,
+            welcomed_at=timezone.now() if welcomed and status == Member.Status.ACTIVE else None,
         )
         MailPreference.objects.create(member=member, mode=mail_mode)
         return member
@@ -89,6 +92,12 @@ def member_factory(db, organization):
 @pytest.fixture
 def member(member_factory):
     return member_factory(full_name="Dana Member")
+
+
+@pytest.fixture
+def new_member(member_factory):
+    """Just approved: has not finished Start here (nor taken the pledge there), and gets the default daily digest."""
+    return member_factory(full_name="Nia Newcomer", welcomed=False, mail_mode=MailPreference.Mode.DAILY)
 
 
 @pytest.fixture

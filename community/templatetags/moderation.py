@@ -35,6 +35,7 @@ ACTION_LABELS = {
     "erasure_requested": "Asked to be erased",
     "erasure_declined": "Declined a request to be erased",
     "member_erased": "Erased a member who asked (who is no longer recorded)",
+    "community_text_changed": "Changed the words of Start here or the guidelines",
 }
 
 
