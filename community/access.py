@@ -1,7 +1,8 @@
 """The one access check. Views, consumers, feeds, downloads and inbound mail all call these.
 
 community imports neither threads nor mailer, so targets are read by their attributes:
-a category has `moderators_only`, a thread has `category` and `locked`, a post has `thread`.
+a category has `moderators_only`, a thread has `category` and `locked`, a post has `thread`, a library resource
+has `status` and `submitted_by_id`.
 """
 
 from .models import Member
@@ -33,6 +34,10 @@ def can_read(user, obj=None) -> bool:
     member = member_of(user)
     if member is None:
         return False
+    # A library resource not yet approved (waiting, changes asked for, not accepted) exists only for moderators
+    # and the member who submitted it.
+    if hasattr(obj, "submitted_by_id"):
+        return obj.status == "approved" or obj.submitted_by_id == member.id or member.is_moderator
     # A thread or post waiting for a moderator's approval (held_at) exists only for moderators and its author.
     return not getattr(obj, "held_at", None) or obj.author_id == member.id or member.is_moderator
 

@@ -1,6 +1,6 @@
-"""Attachments on posts: checked by extension and by their first bytes, stored under an unguessable name
-through Django's default storage, and downloaded only through threads.post_views.download_attachment,
-which calls the access check. MEDIA_URL is never served."""
+"""Attachments on posts, and the files of library resources: checked by extension and by their first bytes, stored
+under an unguessable name through Django's default storage, and downloaded only through
+threads.post_views.download_attachment, which calls the access check. MEDIA_URL is never served."""
 
 import zipfile
 from dataclasses import dataclass
@@ -8,10 +8,13 @@ from pathlib import PurePath
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import Http404
 from django.template.defaultfilters import filesizeformat
 
-from .models import Attachment, Post
+from community.access import can_read
+
+from .models import Attachment, Post, Resource
 from .posts import may_see_body
 from .selectors import get_readable_post
 
@@ -106,16 +109,25 @@ def check_upload(upload) -> Kind:
     return kind
 
 
-def save_attachments(post: Post, uploads, uploaded_by) -> list[Attachment]:
+def _store(uploads, uploaded_by, **owner) -> list[Attachment]:
     """Files are checked again here, so no caller can store one the form did not see."""
     attachments = []
     for upload in uploads:
         kind = check_upload(upload)
         attachments.append(Attachment.objects.create(
-            post=post, uploaded_by=uploaded_by, file=upload, original_name=PurePath(upload.name).name[:255],
-            content_type=kind.content_type, size=upload.size,
+            uploaded_by=uploaded_by, file=upload, original_name=PurePath(upload.name).name[:255],
+            content_type=kind.content_type, size=upload.size, **owner,
         ))
     return attachments
+
+
+def save_attachments(post: Post, uploads, uploaded_by) -> list[Attachment]:
+    return _store(uploads, uploaded_by, post=post)
+
+
+def save_resource_files(resource: Resource, uploads, uploaded_by) -> list[Attachment]:
+    """A library resource's files are attachments too: the same checks, storage and download view."""
+    return _store(uploads, uploaded_by, resource=resource)
 
 
 def is_inline(attachment: Attachment) -> bool:
@@ -123,10 +135,15 @@ def is_inline(attachment: Attachment) -> bool:
 
 
 def get_readable_attachment(user, attachment_id: int) -> Attachment:
-    """The attachment of a post whose text the user may see; 404 otherwise."""
-    attachment = Attachment.objects.filter(pk=attachment_id, post__isnull=False).first()
+    """The attachment of a post whose text the user may see, or a file of a library resource the user may read
+    (approved: any member; otherwise its submitter and the moderators); 404 otherwise."""
+    attachment = (Attachment.objects.filter(Q(post__isnull=False) | Q(resource__isnull=False), pk=attachment_id)
+                  .select_related("resource").defer("resource__search_vector").first())
     if attachment is None:
         raise Http404
-    if not may_see_body(user, get_readable_post(user, attachment.post_id)):
+    if attachment.resource_id is not None:
+        if not can_read(user, attachment.resource):
+            raise Http404
+    elif not may_see_body(user, get_readable_post(user, attachment.post_id)):
         raise Http404
     return attachment

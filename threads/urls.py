@@ -48,7 +48,10 @@ urlpatterns = [
     path("moderation/posts/<int:post_id>/hide/", moderation_views.hide, name="hide_post"),
     path("moderation/posts/<int:post_id>/unhide/", moderation_views.unhide, name="unhide_post"),
     path("moderation/posts/<int:post_id>/split/", moderation_views.split, name="split_post"),
+    # Submissions before the library's own patterns (threads.library_urls) under the same prefix.
+    path("resources/", include("threads.resource_urls")),
     path("moderation/resources/links/", include("threads.link_urls")),
+    path("moderation/resources/", include("threads.resource_moderation_urls")),
     path("search/", search_views.search, name="search"),
     path("events/", event_views.event_list, name="events"),
     path("events/<int:webinar_id>/", event_views.webinar, name="webinar"),
