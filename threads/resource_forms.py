@@ -95,7 +95,9 @@ class ResourceForm(forms.Form):
         cleaned = super().clean()
         kept = self.resource is not None and self.resource.files.exclude(
             pk__in=[file.pk for file in cleaned.get("remove_files", [])]).exists()
-        if not cleaned.get("url") and not cleaned.get("files") and not kept and "url" not in self.errors:
+        # A refused link or file already says what is wrong with it.
+        refused = "url" in self.errors or "files" in self.errors
+        if not cleaned.get("url") and not cleaned.get("files") and not kept and not refused:
             raise forms.ValidationError("Add a link or at least one file: the library needs something members "
                                         "can open.")
         return cleaned

@@ -131,7 +131,8 @@ def test_submit_with_a_fake_file_says_so(member_client):
     response = member_client.post(SUBMIT, {**form_data(url=""), "files": [SimpleUploadedFile("a.pdf", b"MZ\x90")]})
 
     assert response.status_code == 400 and not Resource.objects.exists()
-    assert "does not contain what its name says" in response.content.decode()
+    page = response.content.decode()
+    assert "does not contain what its name says" in page and "Add a link or at least one file" not in page
 
 
 def test_submit_that_may_identify_a_client_is_not_saved_and_shows_what_was_found(member_client, resource_events):
