@@ -15,7 +15,8 @@ from django.utils import timezone
 from community.celery import app as celery_app
 from community.models import Application, EligibilityBasis, Member, Organization, User
 from mailer.models import MailPreference
-from threads.models import Category
+from threads.markdown import render_markdown
+from threads.models import Category, Resource, ResourceTopic
 from threads.services import create_reply, create_thread
 
 PASSWORD = "correct-horse-battery-staple"
@@ -218,3 +219,19 @@ async def close_worker_thread_connections():
     # ORM calls ran in asgiref's worker thread; its connection would outlive the test and block dropping the
     # test database at the end of the run.
     await database_sync_to_async(connections.close_all)()
+
+
+@pytest.fixture
+def resource_factory(db, member):
+    """A library resource, approved by default (the library's tests); `topics` are ResourceTopic slugs."""
+    def make(*, title="Working with interpreters", description="A guide to **sessions** with interpreters.",
+             topics=(), status=Resource.Status.APPROVED, submitted_by=member, **fields):
+        if status == Resource.Status.APPROVED:
+            fields.setdefault("approved_at", timezone.now())
+        resource = Resource.objects.create(title=title, description=description,
+                                           description_html=render_markdown(description), status=status,
+                                           submitted_by=submitted_by, **fields)
+        resource.topics.set(ResourceTopic.objects.filter(slug__in=topics))
+        return resource
+
+    return make

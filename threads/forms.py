@@ -68,7 +68,8 @@ class ReplyForm(ContentNoteFields):
         widget=forms.Textarea(attrs={"rows": 6}),
         max_length=50000,
         help_text="Markdown works: *italic*, **bold**, lists, > quotes. Mention a member with @first.last "
-                  "(shown on their posts). Never include client-identifying details.",
+                  "(shown on their posts). Cite a library resource by pasting its link. Never include "
+                  "client-identifying details.",
     )
     attachments = AttachmentsField(
         required=False,

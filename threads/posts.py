@@ -11,6 +11,7 @@ from community.access import can_moderate, member_of
 from community.models import AuditRecord, Member
 
 from .anonymity import label_for
+from .citations import record_citations
 from .guard_checks import (
     EDIT,
     Confirmation,
@@ -244,6 +245,7 @@ def edit_post(*, editor: Member, post_id: int, body: str, reason: str = "", cont
     post.body, post.content_note, (post.html, mentioned) = body, note, render_post(body)
     post.edited_at = timezone.now()
     post.save(update_fields=["body", "content_note", "html", "edited_at"])
+    record_citations(post, edited=True)
     if title != post.thread.title:
         Thread.objects.filter(pk=post.thread_id).update(title=title)
         post.thread.title = title

@@ -21,7 +21,7 @@ from .selectors import readable_categories
 
 CONFIG = "english"
 RESULTS_PER_PAGE = 20
-_MARK = {"start_sel": "<mark>", "stop_sel": "</mark>"}
+MARK = {"start_sel": "<mark>", "stop_sel": "</mark>"}
 
 
 @dataclass(frozen=True)
@@ -49,8 +49,8 @@ def search_posts(user, text: str, filters: Filters | None = None):
                 thread__category__in=readable_categories(user).values("pk"))
         .annotate(
             rank=SearchRank(F("search_vector"), query) + title_rank,
-            snippet=SearchHeadline("body", query, config=CONFIG, max_words=35, min_words=15, **_MARK),
-            title_snippet=SearchHeadline("thread__title", query, config=CONFIG, highlight_all=True, **_MARK),
+            snippet=SearchHeadline("body", query, config=CONFIG, max_words=35, min_words=15, **MARK),
+            title_snippet=SearchHeadline("thread__title", query, config=CONFIG, highlight_all=True, **MARK),
         )
         .select_related("thread__category", "author__organization")
         .defer("search_vector", "html", "thread__search_vector")

@@ -4,6 +4,7 @@ from django.shortcuts import render
 
 from community.models import Member
 
+from .library import LibraryFilters, highlight, library_resources
 from .models import Webinar
 from .notes import all_notes
 from .search import RESULTS_PER_PAGE, Filters, safe_snippet, search_posts
@@ -34,12 +35,25 @@ class SearchForm(forms.Form):
         )
 
 
+# The search page lists the best few library resources above the posts; the library has the rest.
+RESOURCES_ON_SEARCH = 5
+
+
+def matching_resources(user, text: str) -> tuple[list, bool]:
+    """The best RESOURCES_ON_SEARCH resources for `text`, and whether the library has more."""
+    resources = highlight(list(library_resources(user, LibraryFilters(text=text))[:RESOURCES_ON_SEARCH + 1]))
+    return resources[:RESOURCES_ON_SEARCH], len(resources) > RESOURCES_ON_SEARCH
+
+
 def search(request):
     form = SearchForm(request.GET or None, user=request.user)
     page = None
+    resources, more_resources = [], False
     if form.is_valid() and form.cleaned_data["q"].strip():
         results = search_posts(request.user, form.cleaned_data["q"], form.filters())
         page = Paginator(results, RESULTS_PER_PAGE).get_page(request.GET.get("page"))
+        if page.number == 1:
+            resources, more_resources = matching_resources(request.user, form.cleaned_data["q"])
         for post in page:
             post.snippet_html = safe_snippet(post.snippet)
             post.notes = all_notes(post)  # a snippet of a noted post shows only behind its notes
@@ -48,5 +62,6 @@ def search(request):
     query.pop("page", None)
     return render(request, "threads/search.html", {
         "form": form, "page": page, "query": query.urlencode(),
+        "resources": resources, "more_resources": more_resources,
         "author": form.cleaned_data.get("author") if form.is_bound and form.is_valid() else None,
     })

@@ -11,6 +11,7 @@ from community.access import can_post
 from community.models import Member
 
 from .attachments import save_attachments
+from .citations import record_citations
 from .events import post_held, post_published
 from .guard import Finding, summary
 from .guard_checks import Confirmation, post_text, records_stops, screen
@@ -138,6 +139,7 @@ def create_thread(*, author: Member, category: Category, title: str, body: str,
         anonymous=anonymous, **held,
     )
     save_attachments(post, attachments, author)
+    record_citations(post)
     screening.record(post)
     if held:
         _announce_held(post, held_by_guard=bool(screening.holds))
@@ -169,6 +171,7 @@ def create_reply(*, author: Member, parent: Post, body: str, source: str = Post.
         anonymous=anonymous, **held,
     )
     save_attachments(post, attachments, author)
+    record_citations(post)
     screening.record(post)
     if held:  # the thread looks as it did: no new post, no new activity, until a moderator approves it
         _announce_held(post, held_by_guard=bool(screening.holds))

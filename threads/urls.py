@@ -53,6 +53,7 @@ urlpatterns = [
     path("moderation/resources/links/", include("threads.link_urls")),
     path("moderation/resources/", include("threads.resource_moderation_urls")),
     path("search/", search_views.search, name="search"),
+    path("resources/", include("threads.library_urls")),
     path("events/", event_views.event_list, name="events"),
     path("events/<int:webinar_id>/", event_views.webinar, name="webinar"),
     path("events/<int:webinar_id>.ics", event_views.webinar_ics, name="webinar_ics"),
