@@ -6,7 +6,7 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from threads.library import LibraryFilters, discussed_in, library_resources
-from threads.models import Attachment, Post, Resource
+from threads.models import Attachment, Post, Resource, Webinar
 from threads.services import create_reply, create_thread
 
 
@@ -205,7 +205,7 @@ def test_resource_page_shows_everything_about_the_resource(member_client, member
     resource = resource_factory(
         title="Interpreter toolkit", description="Before **every** session.", url="https://example.org/toolkit",
         topics=["social", "interpreters"], audiences=[Resource.Audience.CLINICIAN, Resource.Audience.LEGAL],
-        language="Spanish",
+        language="Spanish", webinar=Webinar.objects.create(title="Complex Care in practice", starts_at=timezone.now()),
     )
     handout = _file(resource)
 
@@ -217,6 +217,7 @@ def test_resource_page_shows_everything_about_the_resource(member_client, member
     assert 'href="/resources/?topic=social">Social</a>, <a href="/resources/?topic=interpreters">' in page
     assert ">Clinicians</a>, <a href=\"/resources/?audience=legal\">Legal staff</a>" in page
     assert ">Spanish</a>" in page
+    assert f'href="/events/{resource.webinar_id}/">Complex Care in practice</a>' in page
     assert f"Shared by {member.full_name}, {member.organization.name}" in page
     assert f'value="https://talk.example.org/resources/{resource.pk}/" readonly' in page
     assert "Copy link" in page
