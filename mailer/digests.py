@@ -9,8 +9,9 @@ What. The posts whose post mode (mailer.selectors.recipients) is the digest's ki
 previous digest of that kind when they had one for the previous period. A member new to this kind of digest
 (they switched from daily to weekly, or chose weekly for one category) starts where their latest digest of any
 kind stopped, so a switch neither repeats nor skips posts; a first digest ever looks back one period; nobody gets
-more than BACKLOG of old posts; posts already emailed to the member one by one are left out. Nothing new: no
-email, but the period is logged.
+more than BACKLOG of old posts; posts already emailed to the member one by one are left out. A weekly digest
+also lists the resources first approved in the library in the same stretch and still there ("New resources").
+Nothing new: no email, but the period is logged.
 
 Never twice, never lost. A member's period is claimed by inserting DigestLog(member, kind, period) *before*
 sending, in its own committed transaction: the unique row makes a concurrent or repeated run skip that member.
@@ -21,8 +22,9 @@ so the next period's digest includes them.
 
 In bulk. One query finds the zones, one the members due for each kind, one the calendar; then, per batch of
 members, one query pairs each of them with the posts they get, one fetches those posts, one their attachments,
-one claims the period for all of them and one records what was sent. Members who get the same posts in the same
-time zone share one rendering; only the greeting, reply addresses and unsubscribe link differ.
+(weekly) one the new resources with their topics, one claims the period for all of them and one records what was
+sent. Members who get the same posts and resources in the same time zone share one rendering; only the greeting,
+reply addresses and unsubscribe link differ.
 """
 
 import html
@@ -45,7 +47,7 @@ from django.utils.text import Truncator
 
 from community.models import Member
 from threads.anonymity import byline
-from threads.models import Post
+from threads.models import Post, Resource
 from threads.notes import html_without_noted_parts, note_break, post_text, text_without_noted_parts
 
 from . import selectors
@@ -79,6 +81,8 @@ CALENDAR_AHEAD = timedelta(days=30)
 CALENDAR_SIZE = 6
 # Gmail clips a message's HTML beyond 102 KB; the rendering is kept under this before per-member values go in.
 HTML_BUDGET = 90_000
+# A new resource's description in the weekly digest: about one line, enough to tell what it is.
+RESOURCE_EXCERPT = 160
 
 
 @dataclass(frozen=True)
@@ -185,6 +189,9 @@ def send_digest_batch(kind: str, members: list[Member], now: datetime, calendar:
     end = now - SETTLING
     starts = {member.id: digest_start(kind, member, end) for member in members}
     posts = selectors.digest_posts(kind, [member.id for member in members], min(starts.values()), end)
+    # Only the weekly digest lists new resources: the issue asks for them there, where a member looks over the
+    # week; the daily digest stays about the conversation.
+    resources = selectors.new_resources(min(starts.values()), end) if kind == Kind.WEEKLY else []
     try:
         with transaction.atomic():
             claims = DigestLog.objects.bulk_create([
@@ -198,7 +205,10 @@ def send_digest_batch(kind: str, members: list[Member], now: datetime, calendar:
     news = {member.id: [post for post in posts
                         if member.id in post.digest_recipients and post.created_at > starts[member.id]]
             for member in members}
-    messages = compose_digests(kind, [member for member in members if news[member.id]], news, calendar, zones)
+    new_in_library = {member.id: [resource for resource in resources if resource.approved_at > starts[member.id]]
+                      for member in members}
+    messages = compose_digests(kind, [member for member in members if news[member.id] or new_in_library[member.id]],
+                               news, new_in_library, calendar, zones)
     try:
         failed = send_each(messages)
     except Exception:
@@ -229,16 +239,17 @@ def send_each(messages: dict[int, EmailMultiAlternatives]) -> set[int]:
     return failed
 
 
-def compose_digests(kind: str, members: list[Member], news: dict[int, list[Post]], calendar: Calendar,
+def compose_digests(kind: str, members: list[Member], news: dict[int, list[Post]],
+                    new_in_library: dict[int, list[Resource]], calendar: Calendar,
                     zones: dict[str, ZoneInfo]) -> dict[int, EmailMultiAlternatives]:
     stencils: dict[tuple, Stencil] = {}
     messages = {}
     for member in members:
-        posts = news[member.id]
+        posts, resources = news[member.id], new_in_library[member.id]
         zone = zones.get(member.time_zone) or zone_named(member.time_zone)
-        key = (member.period, zone.key, *(post.id for post in posts))
+        key = (member.period, zone.key, tuple(post.id for post in posts), tuple(resource.id for resource in resources))
         if key not in stencils:
-            stencils[key] = render_digest(kind, posts, zone, calendar.entries(zone))
+            stencils[key] = render_digest(kind, posts, zone, calendar.entries(zone), resources)
         generation = token_generation(member)
         token = unsubscribe_token(member)
         values = {"full_name": member.full_name, "unsubscribe_url": unsubscribe_url(token)}
@@ -247,7 +258,7 @@ def compose_digests(kind: str, members: list[Member], news: dict[int, list[Post]
         text, html = stencils[key].fill(values)
         messages[member.id] = list_message(
             member=member, from_header=formataddr((settings.LIST_NAME, settings.LIST_ADDRESS)),
-            subject=digest_subject(kind, len(posts), member.period), text=text, html=html,
+            subject=digest_subject(kind, len(posts), member.period, len(resources)), text=text, html=html,
             headers={
                 "Message-ID": make_msgid(idstring=f"digest-{kind}", domain=settings.LIST_DOMAIN),
                 **list_headers(absolute_url("/"), values["unsubscribe_url"], token),
@@ -256,21 +267,27 @@ def compose_digests(kind: str, members: list[Member], news: dict[int, list[Post]
     return messages
 
 
-def digest_subject(kind: str, count: int, period: date) -> str:
+def digest_subject(kind: str, count: int, period: date, resource_count: int) -> str:
     when = date_format(period, "l j F") if kind == Kind.DAILY else f"week of {date_format(period, 'j F')}"
-    return (f"[{settings.LIST_NAME}] {Kind(kind).label} digest, {when}: "
-            f"{count} new message{'s' if count != 1 else ''}")
+    news = [f"{count} new message{'s' if count != 1 else ''}"] if count or not resource_count else []
+    if resource_count:
+        news.append(f"{resource_count} new resource{'s' if resource_count != 1 else ''}")
+    return f"[{settings.LIST_NAME}] {Kind(kind).label} digest, {when}: {', '.join(news)}"
 
 
-def render_digest(kind: str, posts: list[Post], zone: ZoneInfo, calendar: list[dict]) -> Stencil:
+def render_digest(kind: str, posts: list[Post], zone: ZoneInfo, calendar: list[dict],
+                  resources: list[Resource]) -> Stencil:
     """Posts grouped by category, then thread, in the order the selector returns them, dated in the reader's
-    zone, shortened step by step (COMPACT_STEPS) until the HTML fits HTML_BUDGET."""
+    zone, shortened step by step (COMPACT_STEPS) until the HTML fits HTML_BUDGET; new resources (weekly) listed
+    after the calendar, one line each, whatever the step."""
     stencil = Stencil(["full_name", "unsubscribe_url", *(f"reply_{post.id}" for post in posts)])
+    resource_items = [resource_item(resource) for resource in resources]
     for compact in COMPACT_STEPS:
         with timezone.override(zone):
             stencil.render("mailer/email/digest", {
                 "kind": Kind(kind).label.lower(), "sections": sections(posts, compact, stencil), "compact": compact,
                 "post_count": len(posts), "calendar": calendar, "slot": stencil.marks,
+                "resources": resource_items,
                 "list_name": settings.LIST_NAME, "site_url": settings.SITE_URL, **footer_links(),
             })
         if len(stencil.html.encode()) <= HTML_BUDGET:
@@ -316,6 +333,12 @@ def digest_item(post: Post, compact: Compact, stencil: Stencil) -> dict:
         "excerpt": excerpt(html.unescape(strip_tags(html_without_noted_parts(post.html))), compact.excerpt),
         "text_excerpt": excerpt(text_without_noted_parts(post.body), compact.excerpt),
     }
+
+
+def resource_item(resource: Resource) -> dict:
+    description = " ".join(html.unescape(strip_tags(resource.description_html)).split())
+    return {"title": resource.title, "url": absolute_url(resource.get_absolute_url()),
+            "topics": ", ".join(resource.topic_names), "excerpt": excerpt(description, RESOURCE_EXCERPT)}
 
 
 def excerpt(text: str, length: int | None) -> str:

@@ -26,6 +26,9 @@ from threads.events import (
     member_mentioned,
     post_held,
     post_published,
+    resource_links_broken,
+    resource_reviewed,
+    resource_submitted,
 )
 
 from . import bounces, inbound, tasks
@@ -55,6 +58,21 @@ def enqueue_mention_notice(sender, post_id, member_id, **kwargs):
 @receiver(econsultation_summarised)
 def enqueue_econsultation_summary(sender, econsultation_id, **kwargs):
     tasks.send_econsultation_summary.delay(econsultation_id)
+
+
+@receiver(resource_submitted)
+def enqueue_resource_submitted_notice(sender, resource_id, **kwargs):
+    tasks.send_resource_submitted_notice.delay(resource_id)
+
+
+@receiver(resource_reviewed)
+def enqueue_resource_reviewed_notice(sender, resource_id, **kwargs):
+    tasks.send_resource_reviewed_notice.delay(resource_id)
+
+
+@receiver(resource_links_broken)
+def enqueue_resource_links_broken_notice(sender, resource_ids, **kwargs):
+    tasks.send_resource_links_broken_notice.delay(list(resource_ids))
 
 
 @receiver(application_decided)

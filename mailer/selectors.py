@@ -15,12 +15,13 @@ held post. Each-message mail follows post mode "each"; daily and weekly digests 
 from collections import defaultdict
 from datetime import date, datetime
 
+from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import connection
 from django.db.models import Case, DateField, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 
 from community.models import Member
-from threads.models import Category, Mention, Post, Subscription, Thread, Webinar
+from threads.models import Category, Mention, Post, Resource, Subscription, Thread, Webinar
 
 from .models import DigestLog, MailPreference, OutboundMessage
 
@@ -236,4 +237,17 @@ def upcoming_events(start: datetime, end: datetime) -> list[Webinar]:
                                | Q(econsultation__live_ends_at__gte=start, econsultation__live_starts_at__lte=end))
         .select_related("econsultation__thread")
         .order_by("starts_at")
+    )
+
+
+def new_resources(start: datetime, end: datetime) -> list[Resource]:
+    """Resources first approved in (start, end] and still in the library, in the order they were approved, each
+    with `topic_names`: one query, so a digest batch reads them once for all its members. Every member may read
+    an approved resource, so nobody's digest needs its own list."""
+    return list(
+        Resource.objects.filter(status=Resource.Status.APPROVED, approved_at__gt=start, approved_at__lte=end)
+        .defer("search_vector")
+        .annotate(topic_names=ArrayAgg("topics__name", order_by=("topics__position", "topics__name"),
+                                       filter=Q(topics__isnull=False), default=Value([])))
+        .order_by("approved_at", "pk")
     )

@@ -4,7 +4,7 @@ from celery import shared_task
 
 from community import membership
 
-from . import bounces, digests, inbound, list_import, notices, outbound, retention
+from . import bounces, digests, inbound, list_import, notices, outbound, resource_notices, retention
 
 # A one-off email whose send failed is tried again later, never dropped.
 RETRY_SENDING = {"autoretry_for": (Exception,), "retry_backoff": 30, "retry_backoff_max": 3600, "max_retries": 8}
@@ -165,3 +165,18 @@ def send_erasure_done(address: str) -> None:
 @shared_task(acks_late=True)
 def apply_retention() -> None:
     retention.apply_retention()
+
+
+@shared_task(acks_late=True, **RETRY_SENDING)
+def send_resource_submitted_notice(resource_id: int) -> None:
+    resource_notices.send_resource_submitted_notice(resource_id)
+
+
+@shared_task(acks_late=True, **RETRY_SENDING)
+def send_resource_reviewed_notice(resource_id: int) -> None:
+    resource_notices.send_resource_reviewed_notice(resource_id)
+
+
+@shared_task(acks_late=True, **RETRY_SENDING)
+def send_resource_links_broken_notice(resource_ids: list[int]) -> None:
+    resource_notices.send_resource_links_broken_notice(resource_ids)

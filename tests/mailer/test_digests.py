@@ -13,7 +13,7 @@ from mailer import selectors
 from mailer.digests import SETTLING, send_due_digests
 from mailer.models import DigestLog, MailPreference, OutboundMessage
 from mailer.tokens import parse_bounce_address, parse_reply_address
-from threads.models import Category, EConsultation, Post, Subscription, Webinar
+from threads.models import Category, EConsultation, Post, Resource, ResourceTopic, Subscription, Webinar
 
 REFUSING = "tests.mailer.test_outbound.RefusingBackend"
 Mode, Kind, Level = MailPreference.Mode, DigestLog.Kind, Subscription.Level
@@ -473,7 +473,7 @@ def test_send_due_digests_ordinary_day_shows_messages_in_full(reader, news, mail
 
 # --- In bulk -------------------------------------------------------------------------------------------------------
 
-def make_daily_members(count, organization, start):
+def make_members(count, organization, start, mode):
     users = User.objects.bulk_create(
         [User(email=f"reader{n}@cascade.example.org", password="!") for n in range(start, start + count)]
     )
@@ -481,27 +481,37 @@ def make_daily_members(count, organization, start):
         Member(user=user, full_name=f"Reader {n}", organization=organization, status=Member.Status.ACTIVE)
         for n, user in enumerate(users)
     ])
-    MailPreference.objects.bulk_create([MailPreference(member=member, mode=Mode.DAILY) for member in members])
+    MailPreference.objects.bulk_create([MailPreference(member=member, mode=mode) for member in members])
     return members
 
 
-def test_send_due_digests_query_count_is_constant(organization, member, thread_factory, reply_factory,
-                                                  program_management, mailoutbox, django_assert_num_queries):
-    def day_of_news(day):
-        group = thread_factory(title=f"Group work {day}").posts.get()
+# Time zones; daily members due; who gets which post, the posts, their attachments; the claim (savepoint, insert,
+# release); the calendar; the record; weekly members due (none): within the budget of 12. A weekly
+# digest reads the period's new resources with their topics too, once per batch, and daily members due are none.
+@pytest.mark.parametrize(("mode", "period", "queries"), [(Mode.DAILY, timedelta(days=1), 11),
+                                                         (Mode.WEEKLY, timedelta(days=7), 12)])
+def test_send_due_digests_query_count_is_constant(mode, period, queries, organization, member, thread_factory,
+                                                  reply_factory, program_management, mailoutbox,
+                                                  django_assert_num_queries):
+    def news_until(step, now):
+        group = thread_factory(title=f"Group work {step}").posts.get()
         posts = [group, reply_factory(author=member, parent=group),
-                 thread_factory(title=f"Budget season {day}", cat=program_management).posts.get()]
+                 thread_factory(title=f"Budget season {step}", cat=program_management).posts.get()]
         for post in posts:
-            backdate(post, MORNING + timedelta(days=day, hours=-1))
+            backdate(post, now - timedelta(hours=1))
+        for n in range(step + 1):  # in the library, with topics; the daily digest leaves them out
+            resource = Resource.objects.create(title=f"Handout {step}.{n}", description="One page.",
+                                               description_html="<p>One page.</p>", submitted_by=member,
+                                               status=Resource.Status.APPROVED, approved_at=now - timedelta(hours=2))
+            resource.topics.set(ResourceTopic.objects.filter(slug__in=["social", "interpreters"]))
 
-    for day, members in enumerate([3, 30]):
-        make_daily_members(members - (3 if day else 0), organization, start=day * 100)
-        day_of_news(day)
+    for step, members in enumerate([3, 30]):
+        now = MORNING + step * period
+        make_members(members - (3 if step else 0), organization, start=step * 100, mode=mode)
+        news_until(step, now)
         mailoutbox.clear()
-        # Time zones; daily members due; who gets which post, the posts, their attachments; the claim (savepoint,
-        # insert, release); the calendar; the record; weekly members due (none): the same for 3 members as for 30,
-        # within the budget of 12.
-        with django_assert_num_queries(11):
-            send_due_digests(now=MORNING + timedelta(days=day))
+        with django_assert_num_queries(queries):
+            send_due_digests(now=now)
         assert len(mailoutbox) == members
-        assert all(message.subject.endswith(": 3 new messages") for message in mailoutbox)
+        news = ": 3 new messages" if mode == Mode.DAILY else f": 3 new messages, {step + 1} new resource{'s' * step}"
+        assert all(message.subject.endswith(news) for message in mailoutbox)
