@@ -50,6 +50,7 @@ def test_moderator_with_totp_approves_an_applicant_who_then_gets_in(
 
     newcomer = browser.new_context().new_page()
     sign_in(newcomer, live_server_url, applicant_email)
-    expect(newcomer).to_have_url(f"{live_server_url}/")
-    expect(newcomer.locator("h1")).to_have_text("Discussions")
-    newcomer.screenshot(path=artifacts / "approved-applicant-home.png", full_page=True)
+    # A new member's first sign-in opens Start here (mailer.onboarding) rather than the discussions.
+    expect(newcomer).to_have_url(f"{live_server_url}/start/")
+    expect(newcomer.locator("h1")).to_have_text("Start here")
+    newcomer.screenshot(path=artifacts / "approved-applicant-start.png", full_page=True)
