@@ -43,6 +43,19 @@ def _message(*, to: str, subject: str, template: str, context: dict,
     return message
 
 
+def send_once(*, kind: str, object_id: int, recipients, build) -> None:
+    """Send build(member) to each of `recipients` who has not had this notice (kind, object_id) yet, each in a
+    transaction holding their SentNotice row: a retry after a partial failure sends to the rest only."""
+    with get_connection() as connection:
+        for member in recipients:
+            with transaction.atomic():
+                _, created = SentNotice.objects.get_or_create(kind=kind, object_id=object_id, member=member)
+                if not created:  # sent before, or by a concurrent run
+                    continue
+                # A failed send raises, rolling the row back, and the task retries the rest.
+                connection.send_messages([build(member)])
+
+
 def _answer_address(moderator: Member, decides: tuple[str, int] | None) -> list[str] | None:
     """The moderator's own signed address for answering "approve" or "reject <reason>" by email
     (mailer.inbound), when the notice is about something they can decide: ("application" | "post", its id)."""
@@ -296,20 +309,14 @@ def send_econsultation_summary(econsultation_id: int) -> None:
         "thread_url": f"{settings.SITE_URL}{econsultation.thread.get_absolute_url()}",
     }
     already = SentNotice.objects.filter(kind=SUMMARY_NOTICE, object_id=econsultation.id).values("member_id")
-    recipients = selectors.wanting_notices().exclude(pk__in=already).select_related("user").order_by("pk")
-    with get_connection() as connection:
-        for member in recipients:
-            with transaction.atomic():
-                _, created = SentNotice.objects.get_or_create(
-                    kind=SUMMARY_NOTICE, object_id=econsultation.id, member=member
-                )
-                if not created:  # a concurrent run got there first
-                    continue
-                # A failed send raises, rolling the row back, and the task retries the rest.
-                connection.send_messages([_message(
-                    to=member.email, subject=f"Summary: e-consultation on {econsultation.webinar.title}",
-                    template="mailer/email/econsultation_summary", context={**context, "member": member},
-                )])
+    send_once(
+        kind=SUMMARY_NOTICE, object_id=econsultation.id,
+        recipients=selectors.wanting_notices().exclude(pk__in=already).select_related("user").order_by("pk"),
+        build=lambda member: _message(
+            to=member.email, subject=f"Summary: e-consultation on {econsultation.webinar.title}",
+            template="mailer/email/econsultation_summary", context={**context, "member": member},
+        ),
+    )
 
 
 # --- Mentions ----------------------------------------------------------------------------------------------------

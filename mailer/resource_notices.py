@@ -19,7 +19,7 @@ from community.selectors import active_moderators
 from threads.models import Resource
 
 from .models import SentNotice
-from .notices import _message
+from .notices import _message, send_once
 
 
 def _occasion(kind: str, moment: datetime) -> str:
@@ -29,18 +29,6 @@ def _occasion(kind: str, moment: datetime) -> str:
 
 def _url(name: str, *args) -> str:
     return f"{settings.SITE_URL}{reverse(name, args=args)}"
-
-
-def _send_once(*, kind: str, object_id: int, recipients, build) -> None:
-    """Send build(member) to each recipient who has not had this notice yet."""
-    with get_connection() as connection:
-        for member in recipients:
-            with transaction.atomic():
-                _, created = SentNotice.objects.get_or_create(kind=kind, object_id=object_id, member=member)
-                if not created:
-                    continue
-                # A failed send raises, rolling the row back, and the task retries the rest.
-                connection.send_messages([build(member)])
 
 
 def _resource(resource_id: int, **state) -> Resource | None:
@@ -58,7 +46,7 @@ def send_resource_submitted_notice(resource_id: int) -> None:
     context = {"resource": resource, "who": who, "organization": getattr(submitter, "organization", None),
                "resubmitted": resource.reviewed_at is not None,
                "review_url": _url("review_resource", resource.id), "queue_url": _url("resource_queue")}
-    _send_once(
+    send_once(
         # It comes back to the queue only after a moderator asked for changes: that review (none for a first
         # submission) names this wait, whatever edits happen meanwhile.
         kind=_occasion("resource_submitted", resource.reviewed_at or resource.submitted_at), object_id=resource.id,
@@ -88,7 +76,7 @@ def send_resource_reviewed_notice(resource_id: int) -> None:
     context = {"resource": resource, "member": submitter, "status": resource.status,
                "resource_url": _url("resource", resource.id), "edit_url": _url("edit_resource", resource.id),
                "mine_url": _url("my_resources"), "guidelines_url": _url("guidelines")}
-    _send_once(
+    send_once(
         kind=_occasion("resource_reviewed", resource.reviewed_at), object_id=resource.id, recipients=[submitter],
         build=lambda member: _message(
             to=member.email, subject=REVIEW_SUBJECTS[resource.status].format(title=resource.title),
