@@ -6,6 +6,7 @@ from playwright.sync_api import expect
 
 from mailer.models import MailPreference
 from tests.browser.test_accessibility import axe_violations, readable
+from tests.browser.test_held_posts import sign_in
 from tests.conftest import PASSWORD
 from threads.models import Category, Resource, Thread
 from threads.services import create_thread
@@ -81,3 +82,23 @@ def test_new_member_is_welcomed_agrees_chooses_a_daily_digest_and_finishes(
     later.get_by_role("navigation", name="Main").get_by_role("link", name="Start here").click()
     expect(later.locator("#pledge-agreed")).to_be_visible()
 
+
+
+def test_moderator_changes_the_welcome_previews_and_saves_it(live_server_url, moderator_with_secret, browser,
+                                                            artifacts):
+    moderator, secret = moderator_with_secret
+    page = sign_in(browser, live_server_url, moderator.email, PHONE, secret)
+    page.goto(f"{live_server_url}/moderation/start-here/")
+    page.get_by_label("Welcome, at the top of Start here").fill("Glad **you** are here.")
+    page.get_by_role("button", name="Preview").click()
+    expect(page.get_by_role("region", name="Preview: Welcome, at the top of Start here")).to_contain_text(
+        "Glad you are here.")
+    expect(page.get_by_role("textbox", name="Welcome, at the top of Start here")).to_have_value(
+        "Glad **you** are here.")
+    page.screenshot(path=artifacts / "start-here-edit-phone.png", full_page=True)
+    assert not (violations := axe_violations(page)), readable(violations)
+
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".messages")).to_contain_text("Start here and the guidelines page show the new words now.")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Start here").click()
+    expect(page.locator(".start-welcome strong")).to_have_text("you")
