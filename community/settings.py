@@ -183,9 +183,9 @@ CELERY_BEAT_SCHEDULE = {
     "prune-live-events": {"task": "threads.tasks.prune_live_events", "schedule": crontab(hour=4, minute=30)},
     # Retention (RETENTION_* above), daily in the quiet hours of US mornings.
     "retention": {"task": "mailer.tasks.apply_retention", "schedule": crontab(hour=5, minute=15)},
-    # The resource library's links, weekly (threads.link_check): broken ones are flagged to moderators.
-    "resource-links": {"task": "threads.tasks.check_resource_links",
-                       "schedule": crontab(day_of_week="sun", hour=6, minute=0)},
+    # The resource library's links (threads.link_check): each every LINK_CHECK_INTERVAL_DAYS, a failed one the next
+    # day; broken ones are flagged to moderators.
+    "resource-links": {"task": "threads.tasks.check_resource_links", "schedule": crontab(hour=6, minute=0)},
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -281,5 +281,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     # The confidentiality guard (threads.guard): presidio logs every check at INFO, spaCy its setup.
-    "loggers": {"presidio-analyzer": {"level": "WARNING"}, "spacy": {"level": "WARNING"}},
+    # httpx (the link check, threads.link_check) logs every request at INFO.
+    "loggers": {
+        "presidio-analyzer": {"level": "WARNING"}, "spacy": {"level": "WARNING"}, "httpx": {"level": "WARNING"},
+    },
 }

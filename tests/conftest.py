@@ -1,5 +1,6 @@
 """Factories as fixtures. Everything runs against real PostgreSQL and Redis (see pyproject's pytest env)."""
 
+import importlib
 import itertools
 import uuid
 
@@ -11,6 +12,7 @@ from channels.db import database_sync_to_async
 from django.core.cache import cache
 from django.db import connections
 from django.utils import timezone
+from django.utils.text import slugify
 
 from community.celery import app as celery_app
 from community.models import Application, EligibilityBasis, Member, Organization, User
@@ -30,6 +32,21 @@ def _celery_eager(settings):
     celery_app.conf.task_eager_propagates = True
     yield
     celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture(autouse=True)
+def _topics_as_migrated(request):
+    """The library's topics are seeded by a migration, but a transactional test (a browser, a real worker) ends by
+    flushing every table: put them back for the tests that come after, as the migration left them."""
+    if "db" not in request.fixturenames and "transactional_db" not in request.fixturenames:
+        return
+    request.getfixturevalue("transactional_db" if "transactional_db" in request.fixturenames else "db")
+    if not ResourceTopic.objects.exists():
+        seeded = importlib.import_module("threads.migrations.0005_resource_library")
+        ResourceTopic.objects.bulk_create([
+            ResourceTopic(name=name, slug=slugify(name), complex_care_domain=domain, position=position)
+            for position, (name, domain) in enumerate(seeded.TOPICS)
+        ])
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,4 @@
-"""The resource library's link check: weekly from Celery beat (threads.tasks.check_resource_links), and for one
+"""The resource library's link check: daily from Celery beat (threads.tasks.check_resource_links), and for one
 resource at once when a moderator asks from the broken-links page (threads.link_check_views).
 
 A link that fails is flagged broken only after FAILURES_TO_FLAG failed checks in a row, so a site that is down for
@@ -9,11 +9,12 @@ broken), then fix the link, ask the submitter, or mark it as working.
 Politeness towards the sites we link to: a User-Agent naming us and our address, HEAD first (GET, with the body
 left unread, only when the site refuses HEAD), timeouts (LINK_CHECK_CONNECT_TIMEOUT, LINK_CHECK_TIMEOUT), a limit
 on redirects, one request at a time and a pause (LINK_CHECK_HOST_PAUSE) between two requests to the same site, and
-each link checked at most every LINK_CHECK_INTERVAL_DAYS.
+each link checked at most every LINK_CHECK_INTERVAL_DAYS, except that a link which just failed once is tried again
+the next day (a dead link is flagged within days, not weeks).
 
 A run claims a batch of due links in a short transaction (their link_checked_at set to the run's time, so a second
 run at the same time skips them), checks them with no transaction open, and records each answer in a transaction of
-its own. A run that dies leaves its claimed links to the next week's run.
+its own. A run that dies leaves its claimed links to a later run, once they are due again.
 """
 
 import socket
@@ -136,9 +137,13 @@ class LinkChecker:
 
 def _due(now: datetime):
     rested = now - timedelta(days=settings.LINK_CHECK_INTERVAL_DAYS)
+    # A link that just failed once is tried again the next day, so that a dead link is flagged within days while a
+    # site that was down for an hour is not.
+    failed_once = Q(link_failures__gt=0, link_failures__lt=FAILURES_TO_FLAG,
+                    link_checked_at__lt=now - timedelta(hours=20))
     return (
         Resource.objects.filter(status=Resource.Status.APPROVED).exclude(url="")
-        .filter(Q(link_checked_at__isnull=True) | Q(link_checked_at__lt=rested))
+        .filter(Q(link_checked_at__isnull=True) | Q(link_checked_at__lt=rested) | failed_once)
     )
 
 

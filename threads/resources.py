@@ -136,6 +136,10 @@ def update_resource(*, editor: Member, resource: Resource, title: str, descripti
         raise ResourceError("Add a link or keep at least one file: the library needs something to open.")
     by_submitter = resource.submitted_by_id == editor.id and resource.status in EDITABLE_BY_SUBMITTER
     resubmitted = by_submitter and resource.status == Status.CHANGES_REQUESTED
+    if fields["url"] != resource.url:
+        # A new link is unknown: the next link check takes it first, and an old "broken" flag no longer applies.
+        resource.link_status, resource.link_failures, resource.link_error = Resource.LinkStatus.UNCHECKED, 0, ""
+        resource.link_checked_at = None
     for name, value in fields.items():
         setattr(resource, name, value)
     resource.webinar, resource.updated_at = webinar, timezone.now()

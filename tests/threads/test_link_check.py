@@ -181,6 +181,22 @@ def test_check_resource_links_flags_a_link_only_after_two_failures_in_a_row(
     assert broken_events == [sorted(expected)]  # told once, not every week
 
 
+def test_check_resource_links_tries_a_failed_link_again_the_next_day(site, resource_factory, broken_events,
+                                                                    django_capture_on_commit_callbacks):
+    dead = resource_factory(site.url + "/missing")
+    working = resource_factory(site.url + "/ok")
+    run_check(django_capture_on_commit_callbacks)
+
+    same_day = run_check(django_capture_on_commit_callbacks, now=timezone.now() + timedelta(hours=6))
+    next_day = run_check(django_capture_on_commit_callbacks, now=timezone.now() + timedelta(days=1))
+
+    assert same_day.checked == 0
+    assert (next_day.checked, next_day.newly_broken) == (1, [dead.id])  # the working link rests its 6 days
+    assert broken_events == [[dead.id]]
+    working.refresh_from_db()
+    assert working.link_status == "ok"
+
+
 def test_check_resource_links_clears_a_link_that_works_again(site, resource_factory, broken_events,
                                                              django_capture_on_commit_callbacks):
     blip = resource_factory(site.url + "/toggle")
@@ -263,10 +279,10 @@ def test_check_resource_links_two_runs_at_once_check_each_link_once(site, resour
         == {"ok"}
 
 
-def test_check_resource_links_task_is_on_the_weekly_beat(settings, site, resource_factory):
+def test_check_resource_links_task_is_on_the_daily_beat(settings, site, resource_factory):
     entry = settings.CELERY_BEAT_SCHEDULE["resource-links"]
     assert entry["task"] == "threads.tasks.check_resource_links"
-    assert entry["schedule"].day_of_week == {0}
+    assert (entry["schedule"].hour, entry["schedule"].day_of_week) == ({6}, set(range(7)))
     resource = resource_factory(site.url + "/ok")
 
     tasks.check_resource_links.delay()

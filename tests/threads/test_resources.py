@@ -4,6 +4,7 @@ for changes or does not accept it (audited, announced on commit with ids), the s
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from community.models import AuditRecord
 from threads.models import Attachment, Resource, ResourceTopic
@@ -283,6 +284,19 @@ def test_update_resource_by_a_moderator_keeps_it_approved_and_is_audited(waiting
     audit = AuditRecord.objects.get(action="resource_edited")
     assert (audit.actor, audit.subject, audit.reason) == (moderator, member, "New address of the PDF")
     assert resource_events == []
+
+
+def test_update_resource_with_a_new_link_clears_the_broken_flag(waiting, moderator):
+    approve_resource(moderator=moderator, resource=waiting)
+    Resource.objects.filter(pk=waiting.pk).update(link_status=Resource.LinkStatus.BROKEN, link_failures=3,
+                                                  link_error="The site answered 404 Not Found",
+                                                  link_checked_at=timezone.now())
+
+    update_resource(editor=moderator, resource=waiting, **fields(url="https://example.org/moved-sleep.pdf"))
+
+    waiting.refresh_from_db()
+    assert (waiting.link_status, waiting.link_failures, waiting.link_error, waiting.link_checked_at) == (
+        Resource.LinkStatus.UNCHECKED, 0, "", None)  # the next check takes the new link first
 
 
 def test_resource_queue_lists_only_waiting_oldest_first(submit, moderator):
