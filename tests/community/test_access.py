@@ -78,18 +78,21 @@ def every_sample_url(values):
 
 
 @pytest.fixture
-def sample_urls(thread, post, application, member, organization, member_factory):
+def sample_urls(thread, post, application, member, organization, member_factory, resource_factory):
     attachment = Attachment.objects.create(post=post, file="attachments/sample", original_name="slides.pdf",
                                            content_type="application/pdf", size=1)
     erasure = ErasureRequest.objects.create(member=member_factory(status=Member.Status.DEPARTED))
+    resource = resource_factory(url="https://example.org/guide.pdf")
     urls = every_sample_url({
         "thread_id": thread.id, "post_id": post.id, "application_id": application.id,
         "slug": thread.category.slug, "member_id": member.id, "organization_id": organization.id,
         "attachment_id": attachment.id, "name": attachment.original_name, "request_id": erasure.id,
+        "resource_id": resource.id,
     })
     # The walk must reach our own pages, or it would check nothing that matters.
     assert {thread.get_absolute_url(), f"/posts/{post.id}/reply/", "/moderation/applications/",
-            "/profile/data/download/", f"/moderation/erasure/{erasure.id}/erase/"} <= set(urls)
+            "/profile/data/download/", f"/moderation/erasure/{erasure.id}/erase/", resource.get_absolute_url(),
+            f"/moderation/resources/{resource.id}/", "/start/", "/moderation/start-here/"} <= set(urls)
     return [url for url in urls if not url.startswith(PUBLIC_PREFIXES)]
 
 
