@@ -5,7 +5,7 @@ from django.core.management import call_command
 from community.models import Application, Member, Organization
 from mailer.management.commands.seed_demo import DEMO_LOGINS, DEMO_PASSWORD, MODERATOR_EMAIL
 from mailer.models import MailPreference
-from threads.models import Category, EConsultation, GuardCheck, Post, Thread
+from threads.models import Category, EConsultation, GuardCheck, Post, Resource, ResourceCitation, Thread
 
 
 def _seed(django_capture_on_commit_callbacks):
@@ -23,7 +23,7 @@ def test_seed_demo_creates_the_demo_community_once(db, django_capture_on_commit_
     assert "Demo community created" in first
     assert "Demo data already present" in second
     assert (Organization.objects.count(), Member.objects.count(), Thread.objects.count(),
-            Post.objects.count()) == counts == (3, 4, 6, 14)
+            Post.objects.count()) == counts == (3, 4, 6, 15)
     assert Member.objects.filter(status=Member.Status.ACTIVE).count() == 3
     assert Member.objects.get(status=Member.Status.PENDING).applications.get().status == Application.Status.PENDING
     assert Category.objects.get(name="Announcements").moderators_only
@@ -60,3 +60,14 @@ def test_seed_demo_shows_the_guard_content_notes_and_anonymous_posting(db, djang
     difficult = Category.objects.get(name="Difficult cases")
     assert difficult.allow_anonymous and difficult.web_only
     assert Post.objects.get(thread__category=difficult).anonymous
+
+
+def test_seed_demo_fills_the_library_and_welcomes_the_established_members(db, django_capture_on_commit_callbacks):
+    _seed(django_capture_on_commit_callbacks)
+
+    approved = Resource.objects.filter(status=Resource.Status.APPROVED)
+    assert approved.count() == 2 and Resource.objects.filter(status=Resource.Status.SUBMITTED).count() == 1
+    assert approved.filter(audiences__contains=[Resource.Audience.NEW_EMPLOYEE]).count() == 2
+    assert ResourceCitation.objects.filter(resource__title__startswith="Sleep after trauma").exists()
+    assert Thread.objects.get(pinned=True).title.startswith("Welcome to HealTalk")
+    assert not Member.objects.filter(status=Member.Status.ACTIVE, welcomed_at__isnull=True).exists()

@@ -7,6 +7,7 @@ program and post here is invented; nothing describes a real client.
 from datetime import timedelta
 
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -14,7 +15,10 @@ from django.utils import timezone
 from community.models import EligibilityBasis, Member, Organization, User
 from community.services import approve_application, submit_application
 from mailer.models import MailPreference
-from threads.models import Category, EConsultation, Post, Presenter, Webinar
+from mailer.onboarding import agree_to_pledge, finish_welcome
+from threads.models import Category, EConsultation, Post, Presenter, Resource, ResourceTopic, Webinar
+from threads.moderation import set_pinned
+from threads.resources import approve_resource, submit_resource
 from threads.services import create_reply, create_thread
 
 DEMO_PASSWORD = "healtalk-demo-2026"
@@ -99,6 +103,10 @@ def seed():
     )
     amara.staff_role = Member.StaffRole.CLINICAL  # her anonymous posts read "a member (clinical staff, West)"
     amara.save(update_fields=["staff_role"])
+    # Long-standing members in the demo; Sam, once a moderator approves them, sees the welcome and Start here.
+    for member in (moderator, amara, tomas):
+        finish_welcome(member)
+        agree_to_pledge(member)
     submit_application(
         user=_account("sam.whitfield@harborlight.example.org"), full_name="Sam Whitfield",
         eligibility_category=EligibilityBasis.OTHER_ORR_FUNDED, organization=harborlight, organization_name="",
@@ -113,7 +121,7 @@ def seed():
     difficult = Category.objects.create(name=DIFFICULT_CASES[0], description=DIFFICULT_CASES[1],
                                         position=len(CATEGORIES), allow_anonymous=True, web_only=True)
 
-    create_thread(
+    welcome = create_thread(
         author=moderator, category=announcements, title="Welcome to HealTalk: please read before posting",
         body=(
             "Welcome! HealTalk is a closed community for staff of programs that serve survivors of torture.\n\n"
@@ -249,6 +257,42 @@ def seed():
     create_reply(
         author=tomas, parent=question,
         body="Following this one. We have the same problem with our men's group.",
+    )
+    set_pinned(welcome, moderator, True)
+    _seed_library(moderator, amara, tomas, webinar, sleep)
+
+
+def _seed_library(moderator, amara, tomas, webinar, sleep):
+    """A small library: two resources in it (one for new employees, one cited in a thread), one waiting for
+    review, so the library, Start here, the review queue and "Discussed in" all have something to show."""
+    topics = {topic.slug: topic for topic in ResourceTopic.objects.all()}
+    first_week = submit_resource(
+        submitter=amara, title="Your first week in a torture treatment program",
+        description=("A plain-language orientation for new staff: how intake works, what *trauma-informed* means "
+                     "at the front desk, looking after yourself, and who to ask."),
+        url="https://healtorture.example.org/resources/first-week", language="English",
+        topics=[topics["trauma-story"], topics["vicarious-trauma"], topics["case-management"]],
+        audiences=[Resource.Audience.NEW_EMPLOYEE, Resource.Audience.CASE_MANAGER],
+    )
+    approve_resource(moderator=moderator, resource=first_week)
+    sleep_guide = submit_resource(
+        submitter=tomas, title="Sleep after trauma: a handout for clients and staff",
+        description="Why sleep breaks down after torture, and what helps first, in plain words; two pages.",
+        url="https://healtorture.example.org/resources/sleep-handout", language="English",
+        topics=[topics["biomedical"], topics["psychological"]],
+        audiences=[Resource.Audience.CLINICIAN, Resource.Audience.NEW_EMPLOYEE], thread=sleep,
+    )
+    approve_resource(moderator=moderator, resource=sleep_guide)
+    create_reply(
+        author=amara, parent=sleep.posts.order_by("created_at").first(),
+        body=f"Tomas's handout is in the library now: {settings.SITE_URL}{sleep_guide.get_absolute_url()}",
+    )
+    submit_resource(
+        submitter=amara, title="Facilitating groups with two interpreters",
+        description="Notes from our women's group on seating, turn-taking and briefing interpreters before a session.",
+        url="https://healtorture.example.org/resources/group-interpreters", language="English",
+        topics=[topics["group-work"], topics["interpreters"]], audiences=[Resource.Audience.CLINICIAN],
+        webinar=webinar,
     )
 
 
