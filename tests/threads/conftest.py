@@ -2,6 +2,9 @@
 
 import pytest
 
+from tests.threads.events_helpers import recorded
+from threads.events import resource_reviewed, resource_submitted
+
 
 @pytest.fixture
 def member_cookie(member):
@@ -18,18 +21,5 @@ def replier(member_factory):
 @pytest.fixture
 def resource_events():
     """The resource library's domain events sent while the test runs, as (name, resource_id)."""
-    from threads.events import resource_reviewed, resource_submitted
-
-    sent = []
-
-    def submitted(sender, resource_id, **kwargs):
-        sent.append(("submitted", resource_id))
-
-    def reviewed(sender, resource_id, **kwargs):
-        sent.append(("reviewed", resource_id))
-
-    resource_submitted.connect(submitted, weak=False)
-    resource_reviewed.connect(reviewed, weak=False)
-    yield sent
-    resource_submitted.disconnect(submitted)
-    resource_reviewed.disconnect(reviewed)
+    with recorded(submitted=resource_submitted, reviewed=resource_reviewed) as sent:
+        yield sent

@@ -1,5 +1,6 @@
-"""Webinars and e-consultations in a given state, for the events tests."""
+"""Webinars and e-consultations in a given state, for the events tests; the domain events a test sends."""
 
+from contextlib import contextmanager
 from datetime import timedelta
 
 from django.utils import timezone
@@ -39,3 +40,20 @@ def make_econsultation(moderator, state: str = EConsultation.OPEN, webinar: Webi
         return create_econsultation(webinar, moderator=moderator, **windows)
     with capture(execute=True):
         return create_econsultation(webinar, moderator=moderator, **windows)
+
+
+@contextmanager
+def recorded(**signals):
+    """The domain events sent inside the block, as (name, the id it carries): recorded(held=post_held)."""
+    sent, receivers = [], []
+    for name, signal in signals.items():
+        def receive(sender, signal, _name=name, **ids):
+            sent.append((_name, *ids.values()))
+
+        signal.connect(receive, weak=False)
+        receivers.append((signal, receive))
+    try:
+        yield sent
+    finally:
+        for signal, receive in receivers:
+            signal.disconnect(receive)

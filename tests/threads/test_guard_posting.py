@@ -7,6 +7,7 @@ import json
 import pytest
 
 from community.models import AuditRecord
+from tests.threads.events_helpers import recorded
 from threads.events import post_held, post_published
 from threads.guard import NeedsConfirmation
 from threads.guard_checks import Confirmation, text_digest
@@ -21,19 +22,8 @@ CLEAN = "My client's hearing notice went to the wrong court; can EOIR fix the ve
 @pytest.fixture
 def sent():
     """The domain events sent while the test runs."""
-    events = []
-
-    def published(sender, post_id, **kwargs):
-        events.append(("published", post_id))
-
-    def held(sender, post_id, **kwargs):
-        events.append(("held", post_id))
-
-    post_published.connect(published, weak=False)
-    post_held.connect(held, weak=False)
-    yield events
-    post_published.disconnect(published)
-    post_held.disconnect(held)
+    with recorded(published=post_published, held=post_held) as events:
+        yield events
 
 
 def stop_of(call) -> NeedsConfirmation:
