@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 
 import pytest
 from django.conf import settings
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -15,6 +16,7 @@ from community.models import Member
 from mailer import resource_notices
 from mailer.digests import send_due_digests
 from mailer.models import DigestLog, MailPreference
+from tests.conftest import login
 from tests.threads.test_econsultations import RefusesSecondMessage
 from threads.events import resource_links_broken, resource_reviewed, resource_submitted
 from threads.markdown import render_markdown
@@ -432,3 +434,36 @@ def test_resource_approved_by_a_moderator_reaches_the_next_weekly_digest(
     assert resource_lines(message.body) == ["- Vicarious trauma self-check (Vicarious trauma)",
                                             "  Ten questions for supervision.",
                                             f"  {absolute('resource', resource.id)}"]
+
+
+def test_resource_submitted_on_the_web_reaches_library_search_and_weekly_digest(
+        submitter, moderator, weekly_reader, mailoutbox, django_capture_on_commit_callbacks):
+    """The whole way, through the pages members and moderators use: submission → review → library → digest."""
+    author, reviewer, reader = Client(), Client(), Client()
+    login(author, submitter), login(reviewer, moderator), login(reader, weekly_reader)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = author.post(reverse("submit_resource"), {
+            "title": "Working with interpreters in trauma therapy", "language": "English",
+            "description": "How to **brief** an interpreter before a first session.",
+            "url": "https://example.org/interpreters-guide", "audiences": ["new_employee"],
+            "topics": list(ResourceTopic.objects.filter(slug="interpreters").values_list("pk", flat=True)),
+        })
+    assert response.status_code == 302
+    resource = Resource.objects.get(title="Working with interpreters in trauma therapy")
+    assert [message.to for message in mailoutbox] == [[moderator.email]]  # a resource waits for review
+    assert "Working with interpreters" not in reader.get(reverse("library")).content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = reviewer.post(reverse("review_resource", args=[resource.id]), {"decision": "approve", "note": ""})
+    assert response.status_code == 302
+    assert addressed_to(mailoutbox, submitter)[-1].subject.startswith("Your resource")
+
+    library = reader.get(reverse("library"), {"q": "interpreter brief"}).content.decode()
+    assert resource.get_absolute_url() in library and "<mark>" in library
+    assert resource.get_absolute_url() in reader.get(reverse("search"), {"q": "interpreters"}).content.decode()
+
+    mailoutbox.clear()
+    send_due_digests(now=MORNING)
+    [digest] = to(mailoutbox, weekly_reader)
+    assert resource_lines(digest.body)[0] == "- Working with interpreters in trauma therapy (Interpreters)"
+    assert DigestSection(html_of(digest)).items[0]["href"] == absolute("resource", resource.id)
