@@ -307,6 +307,19 @@ def test_carry_out_erasure_shares_one_former_member(member_factory, moderator, t
     assert Post.objects.filter(author__full_name=FORMER_MEMBER_NAME).count() == 2
 
 
+def test_carry_out_erasure_keeps_their_resources_in_the_library_from_a_former_member(
+        member_factory, moderator, resource_factory, client):
+    person = member_factory(full_name="Ria Resourceful")
+    resource = resource_factory(submitted_by=person, title="Grounding handout", url="https://example.org/g")
+
+    carry_out_erasure(request_erasure(person).pk, moderator)
+
+    resource.refresh_from_db()
+    assert (resource.submitted_by, resource.status) == (None, "approved")
+    page = login(client, member_factory()).get(resource.get_absolute_url()).content.decode()
+    assert "Grounding handout" in page and "Shared by a former member" in page and "Ria Resourceful" not in page
+
+
 def test_scrub_message_keeps_attachments_and_other_people(world):
     raw = ("From: Omar Other <omar@example.org>\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n"
            "--b\nContent-Type: text/plain; charset=utf-8\n\nDana Member said hi to Omar Other.\n"

@@ -11,11 +11,21 @@ from django.test import Client
 from django.utils import timezone
 
 from community.models import Application, EligibilityBasis, Member
-from mailer.member_data import member_data
+from mailer.member_data import markdown_of, member_data
 from mailer.models import ImportedMessage, InboundMessage, MailPreference
 from tests.conftest import login
 from threads.markdown import render_markdown
-from threads.models import Attachment, Bookmark, Post, PostRevision, Reaction, Subscription, Thread
+from threads.models import (
+    Attachment,
+    Bookmark,
+    Post,
+    PostRevision,
+    Reaction,
+    Resource,
+    ResourceTopic,
+    Subscription,
+    Thread,
+)
 from threads.reading import mark_thread_read
 
 DOWNLOAD = "/profile/data/download/"
@@ -46,6 +56,13 @@ def _write(member, other, category, n=1):
                                       status=InboundMessage.Status.POSTED)
         ImportedMessage.objects.create(message_id=f"<old-{i}@groups>", raw=f"From: {member.email}\n\nOld {i}",
                                        outcome=ImportedMessage.Outcome.POSTED, post=opening)
+        resource = Resource.objects.create(
+            title=f"Sleep handout {i}", description="Two pages on **sleep**.", url=f"https://example.org/sleep{i}",
+            submitted_by=member, status=Resource.Status.CHANGES_REQUESTED, review_note="Please add the source.",
+            audiences=[Resource.Audience.NEW_EMPLOYEE])
+        resource.topics.set(ResourceTopic.objects.filter(slug="biomedical"))
+        Attachment.objects.create(resource=resource, uploaded_by=member, file="attachments/y",
+                                  original_name=f"sleep{i}.pdf", content_type="application/pdf", size=1024)
     Subscription.objects.create(member=member, category=category, level="daily")
 
 
@@ -87,13 +104,27 @@ def test_member_data_holds_everything_they_wrote_and_chose(written):
     assert (reply["text"], reply["content_note"]) == ("Update: we tried a wind-down routine.", "insomnia")
     assert reply["edit_history"][0]["text"] == "We tried nothing yet."
     assert reply["edit_history"][0]["replaced_by"] == "you"
-    attachment = Attachment.objects.get()
+    attachment = Attachment.objects.get(post__isnull=False)
     assert reply["attachments"] == [{"name": "routine0.pdf", "type": "application/pdf", "bytes": 2048,
                                      "link": f"http://testserver/attachments/{attachment.pk}/routine0.pdf"}]
     assert len(data["bookmarks"]) == len(data["reactions"]) == len(data["threads_read"]) == 1
     assert data["applications"][0]["your_answer"] == "The adult program."
     assert data["emails_sent_to_the_list"][0]["file"].startswith("emails/sent-")
     assert data["google_group_originals"][0]["file"].startswith("emails/google-group-")
+
+
+def test_member_data_holds_the_resources_they_shared(written):
+    exported = member_data(written)
+
+    [resource] = exported.data["resources_shared"]
+    assert (resource["title"], resource["state"], resource["moderator_note"]) == (
+        "Sleep handout 0", "Changes asked for", "Please add the source.")
+    assert (resource["topics"], resource["for"], resource["link"]) == (
+        ["Biomedical"], ["New employees"], "https://example.org/sleep0")
+    assert [item["name"] for item in resource["files"]] == ["sleep0.pdf"]
+    assert not any(item["name"] == "sleep0.pdf" for post in exported.data["posts"] for item in post["attachments"])
+    text = markdown_of(exported.data)
+    assert "## Resources you shared with the library (1)" in text and "> Two pages on **sleep**." in text
 
 
 def test_member_data_leaves_out_other_people_and_moderators_notes(written, other):
@@ -108,10 +139,10 @@ def test_member_data_leaves_out_other_people_and_moderators_notes(written, other
 def test_member_data_query_count_is_constant(member, other, category, threads, django_assert_num_queries):
     _write(member, other, category, n=threads)
 
-    with django_assert_num_queries(16):
+    with django_assert_num_queries(18):
         exported = member_data(member)
 
-    assert len(exported.data["posts"]) == 2 * threads
+    assert len(exported.data["posts"]) == 2 * threads and len(exported.data["resources_shared"]) == threads
     assert len(exported.emails) == 2 * threads
 
 
