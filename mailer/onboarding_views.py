@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -80,4 +81,6 @@ def edit_start_here(request):
     parts = [(form[key], texts[key], preview[key] if preview else None) for key in form.fields]
     return render(request, "mailer/onboarding/edit.html", {
         "form": form, "parts": parts, "current": "start_here",
+        # Without the category new members are not invited to introduce themselves: say so where moderators look.
+        "introductions_missing": introductions() is None, "introductions_slug": settings.INTRODUCTIONS_CATEGORY_SLUG,
     }, status=400 if form.errors else 200)

@@ -237,6 +237,14 @@ def test_edit_start_here_shows_the_words_in_use(moderator_client):
     assert "The original words: no moderator has changed them yet." in page
 
 
+def test_edit_start_here_tells_moderators_when_there_is_no_introductions_category(moderator_client, db):
+    missing = "New members are not invited to introduce themselves yet:"
+    assert missing in moderator_client.get("/moderation/start-here/").content.decode()
+
+    Category.objects.create(name="Introductions", slug="introductions")
+    assert missing not in moderator_client.get("/moderation/start-here/").content.decode()
+
+
 def test_edit_start_here_previews_without_saving(moderator_client):
     response = moderator_client.post("/moderation/start-here/", {
         **FORM, "welcome": "Glad **you** are here.", "action": "preview"})
