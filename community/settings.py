@@ -74,6 +74,9 @@ LINK_CHECK_TIMEOUT = float(env("LINK_CHECK_TIMEOUT", "10"))
 LINK_CHECK_MAX_REDIRECTS = int(env("LINK_CHECK_MAX_REDIRECTS", "5"))
 LINK_CHECK_HOST_PAUSE = float(env("LINK_CHECK_HOST_PAUSE", "2"))
 LINK_CHECK_INTERVAL_DAYS = int(env("LINK_CHECK_INTERVAL_DAYS", "6"))
+# Links into private networks (loopback, 10/8, 192.168/16, link-local...) are never opened; tests turn this on to
+# check links against a server of their own on 127.0.0.1.
+LINK_CHECK_ALLOW_PRIVATE = env_bool("LINK_CHECK_ALLOW_PRIVATE", False)
 
 INSTALLED_APPS = [
     "daphne",

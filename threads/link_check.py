@@ -17,6 +17,7 @@ run at the same time skips them), checks them with no transaction open, and reco
 its own. A run that dies leaves its claimed links to a later run, once they are due again.
 """
 
+import ipaddress
 import socket
 import ssl
 import time
@@ -43,6 +44,24 @@ HEAD_REFUSED = {403, 405, 501}
 
 class LinkCheckError(Exception):
     """The action is refused; the message says why, for the moderator to read."""
+
+
+class PrivateAddress(httpx.RequestError):
+    """The link, or a redirect it leads to, points into a private network (our own server's, or a local one)."""
+
+
+def _refuse_private_addresses(request: httpx.Request) -> None:
+    """Members' links are opened from our server: one that leads, or redirects, to an address only the server can
+    reach (loopback, the private ranges, link-local cloud metadata) is not opened, so that the check cannot be used
+    to probe them. Called for every request httpx sends, redirects included."""
+    if settings.LINK_CHECK_ALLOW_PRIVATE:
+        return
+    try:
+        found = socket.getaddrinfo(request.url.host, request.url.port or 443, proto=socket.IPPROTO_TCP)
+    except socket.gaierror:
+        return  # httpx then reports the unknown name itself
+    if any(not ipaddress.ip_address(info[4][0].split("%")[0]).is_global for info in found):
+        raise PrivateAddress(f"{request.url.host} is a private address", request=request)
 
 
 @dataclass
@@ -79,6 +98,8 @@ def _connect_error(error: httpx.ConnectError) -> str:
 
 def describe_error(error: Exception) -> str:
     """What went wrong, in words a moderator can act on."""
+    if isinstance(error, PrivateAddress):
+        return "Not opened: the link leads to a private network address, which members outside it cannot reach"
     if isinstance(error, httpx.ConnectTimeout):
         return f"Could not connect within {_seconds(settings.LINK_CHECK_CONNECT_TIMEOUT)}"
     if isinstance(error, httpx.TimeoutException):
@@ -101,6 +122,7 @@ class LinkChecker:
             timeout=httpx.Timeout(settings.LINK_CHECK_TIMEOUT, connect=settings.LINK_CHECK_CONNECT_TIMEOUT),
             follow_redirects=True,
             max_redirects=settings.LINK_CHECK_MAX_REDIRECTS,
+            event_hooks={"request": [_refuse_private_addresses]},
         )
         self.last_asked: dict[str, float] = {}
 

@@ -90,6 +90,7 @@ def closed_port():
 
 @pytest.fixture(autouse=True)
 def quick_checks(settings):
+    settings.LINK_CHECK_ALLOW_PRIVATE = True  # the test site is on 127.0.0.1
     settings.LINK_CHECK_TIMEOUT = 0.3
     settings.LINK_CHECK_CONNECT_TIMEOUT = 0.3
     settings.LINK_CHECK_HOST_PAUSE = 0
@@ -195,6 +196,21 @@ def test_check_resource_links_tries_a_failed_link_again_the_next_day(site, resou
     assert broken_events == [[dead.id]]
     working.refresh_from_db()
     assert working.link_status == "ok"
+
+
+def test_check_resource_links_never_opens_a_private_address(settings, site, resource_factory,
+                                                            django_capture_on_commit_callbacks):
+    settings.LINK_CHECK_ALLOW_PRIVATE = False
+    refused = [resource_factory(url) for url in (site.url + "/ok", "http://10.1.2.3/intranet",
+                                                 "http://169.254.169.254/latest/meta-data/", "http://[::1]/admin")]
+
+    run_check(django_capture_on_commit_callbacks)
+
+    assert site.requests == []  # nothing reached the server
+    for resource in refused:
+        resource.refresh_from_db()
+        assert resource.link_failures == 1
+        assert resource.link_error.startswith("Not opened: the link leads to a private network address")
 
 
 def test_check_resource_links_clears_a_link_that_works_again(site, resource_factory, broken_events,
