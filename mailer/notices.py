@@ -29,8 +29,9 @@ from .outbound import absolute_url, token_generation
 from .tokens import make_moderation_address
 
 
-def _message(*, to: str, subject: str, template: str, context: dict,
-             reply_to: list[str] | None = None) -> EmailMultiAlternatives:
+def notice_message(*, to: str, subject: str, template: str, context: dict,
+                   reply_to: list[str] | None = None) -> EmailMultiAlternatives:
+    """A notice to one person, in text and HTML from `template`.txt/.html, marked as sent by a machine."""
     context = {"site_url": settings.SITE_URL, **context}
     message = EmailMultiAlternatives(
         subject=subject,
@@ -70,7 +71,7 @@ def _send_to_moderators(*, subject: str, template: str, context: dict,
                         decides: tuple[str, int] | None = None) -> None:
     # One message each, so no moderator's address is shown to the others and one bounce stops no one else.
     messages = [
-        _message(to=moderator.email, subject=subject, template=template, context=context,
+        notice_message(to=moderator.email, subject=subject, template=template, context=context,
                  reply_to=_answer_address(moderator, decides))
         for moderator in active_moderators().select_related("mail_preference")
     ]
@@ -114,7 +115,7 @@ def send_application_decision(application_id: int) -> None:
             "introductions": onboarding.introductions(),
             "starter": onboarding.starter_list(application.member),
         }
-    _message(
+    notice_message(
         to=application.member.email,
         subject="Welcome to HealTalk" if approved else "Your HealTalk application",
         template="mailer/email/decision_approved" if approved else "mailer/email/decision_declined",
@@ -141,7 +142,7 @@ def send_info_request(application_id: int) -> None:
     application = _application(application_id)
     if application.status != Application.Status.INFO_REQUESTED:
         return
-    _message(
+    notice_message(
         to=application.member.email,
         subject="A question about your HealTalk application",
         template="mailer/email/info_requested",
@@ -205,7 +206,7 @@ def send_held_post_receipt(post_id: int) -> None:
     post = _post_for_notice(post_id, deleted_at__isnull=True)
     if post is None:
         return
-    _message(
+    notice_message(
         to=post.author.email, subject=f"Your post in “{post.thread.title}” is waiting for a moderator",
         template="mailer/email/held_post_receipt", context={"member": post.author, **_held_context(post)},
     ).send()
@@ -219,7 +220,7 @@ def send_held_post_rejection(post_id: int) -> None:
     if post is None:  # restored since: it waits for a moderator again
         return
     guarded = post.guard_checks.filter(outcome=GuardCheck.Outcome.REJECTED).exists()
-    _message(
+    notice_message(
         to=post.author.email, template="mailer/email/held_post_rejected",
         subject="Your post was not published" if guarded else f"Your post in “{post.thread.title}” was not published",
         context={"member": post.author, "post": post, "guarded": guarded,
@@ -241,7 +242,7 @@ def send_reverification_reminder(member_id: int, reminder: int) -> None:
     member = _member(member_id)
     if member is None or not is_due(member):  # confirmed, re-checked or gone since the reminder fell due
         return
-    _message(
+    notice_message(
         to=member.email,
         subject="Please confirm your HealTalk membership (one click)" if reminder == 1
         else "Reminder: please confirm your HealTalk membership (one click)",
@@ -255,7 +256,7 @@ def send_lapsed_notice(member_id: int) -> None:
     member = _member(member_id)
     if member is None or member.status != Member.Status.LAPSED:
         return
-    _message(
+    notice_message(
         to=member.email,
         subject="Your HealTalk membership is paused",
         template="mailer/email/reverify_lapsed",
@@ -281,7 +282,7 @@ def send_reverification_required(application_id: int) -> None:
     application = _application(application_id)
     if application.kind != Application.Kind.CHANGE or application.status != Application.Status.PENDING:
         return
-    _message(
+    notice_message(
         to=application.member.email,
         subject="We are checking your new HealTalk details",
         template="mailer/email/reverify_required",
@@ -312,7 +313,7 @@ def send_econsultation_summary(econsultation_id: int) -> None:
     send_once(
         kind=SUMMARY_NOTICE, object_id=econsultation.id,
         recipients=selectors.wanting_notices().exclude(pk__in=already).select_related("user").order_by("pk"),
-        build=lambda member: _message(
+        build=lambda member: notice_message(
             to=member.email, subject=f"Summary: e-consultation on {econsultation.webinar.title}",
             template="mailer/email/econsultation_summary", context={**context, "member": member},
         ),
@@ -333,7 +334,7 @@ def send_mention_notice(post_id: int, member_id: int) -> None:
     if selectors.still_wants_post(member.id, post.id) or not selectors.wanting_notices().filter(pk=member.id).exists():
         return
     author = byline(post)
-    _message(
+    notice_message(
         to=member.email,
         subject=f"{author[:1].upper()}{author[1:]} mentioned you in “{post.thread.title}”",
         template="mailer/email/mention",
@@ -363,7 +364,7 @@ def send_erasure_link(email_address_id: int) -> None:
     member = getattr(address.user, "member", None) if address else None
     if member is None or member.status == Member.Status.PLACEHOLDER:
         return
-    _message(
+    notice_message(
         to=address.email, subject="Your link to ask for your HealTalk account to be erased",
         template="mailer/email/erasure_link",
         context={"member": member, "link": f"{settings.SITE_URL}{erasure_link_path(address)}",
@@ -376,10 +377,10 @@ def send_erasure_declined(erasure_request_id: int) -> None:
                .filter(pk=erasure_request_id, status=ErasureRequest.Status.DECLINED, member__isnull=False).first())
     if request is None:
         return
-    _message(to=request.member.email, subject="Your request to be erased from HealTalk",
+    notice_message(to=request.member.email, subject="Your request to be erased from HealTalk",
              template="mailer/email/erasure_declined", context={"request": request, "member": request.member}).send()
 
 
 def send_erasure_done(address: str) -> None:
-    _message(to=address, subject="Your HealTalk account is erased", template="mailer/email/erasure_done",
+    notice_message(to=address, subject="Your HealTalk account is erased", template="mailer/email/erasure_done",
              context={}).send()

@@ -19,7 +19,7 @@ from community.selectors import active_moderators
 from threads.models import Resource
 
 from .models import SentNotice
-from .notices import _message, send_once
+from .notices import notice_message, send_once
 
 
 def _occasion(kind: str, moment: datetime) -> str:
@@ -51,7 +51,7 @@ def send_resource_submitted_notice(resource_id: int) -> None:
         # submission) names this wait, whatever edits happen meanwhile.
         kind=_occasion("resource_submitted", resource.reviewed_at or resource.submitted_at), object_id=resource.id,
         recipients=active_moderators().select_related("mail_preference"),
-        build=lambda moderator: _message(
+        build=lambda moderator: notice_message(
             to=moderator.email, subject=f"Resource to review: “{resource.title}” from {who}",
             template="mailer/email/resource_submitted", context=context,
         ),
@@ -78,7 +78,7 @@ def send_resource_reviewed_notice(resource_id: int) -> None:
                "mine_url": _url("my_resources"), "guidelines_url": _url("guidelines")}
     send_once(
         kind=_occasion("resource_reviewed", resource.reviewed_at), object_id=resource.id, recipients=[submitter],
-        build=lambda member: _message(
+        build=lambda member: notice_message(
             to=member.email, subject=REVIEW_SUBJECTS[resource.status].format(title=resource.title),
             template=f"mailer/email/resource_{resource.status}", context=context,
         ),
@@ -103,7 +103,7 @@ def send_resource_links_broken_notice(resource_ids: list[int]) -> None:
                 if not news:
                     continue
                 count = len(news)
-                connection.send_messages([_message(
+                connection.send_messages([notice_message(
                     to=moderator.email,
                     subject=f"{count} resource link{'s' if count != 1 else ''} in the library "
                             f"{'are' if count != 1 else 'is'} broken",
