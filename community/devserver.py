@@ -207,11 +207,14 @@ def main(environ: dict) -> int:
         if needs_collectstatic(env):
             manage(env, "collectstatic", "--noinput")
 
-        for name, command in service_commands(sys.executable, VAR / "celerybeat-schedule").items():
+        commands = service_commands(sys.executable, VAR / "celerybeat-schedule")
+        # The worker and beat boot while the demo is seeded (the worker picks up the mail it queues); the web server
+        # starts after, so that nobody signs in to a half-seeded demo and is told their password is wrong.
+        for name in ("worker", "beat"):
             # Own sessions: a terminal's Ctrl-C reaches only us, and we stop the children in order.
-            children[name] = subprocess.Popen(command, cwd=BASE_DIR, env=env, start_new_session=True)
-        # Seeding while the services boot saves a few seconds; the worker picks up the mail it queues.
+            children[name] = subprocess.Popen(commands[name], cwd=BASE_DIR, env=env, start_new_session=True)
         seed_output = manage(env, "seed_demo", capture=True)
+        children["web"] = subprocess.Popen(commands["web"], cwd=BASE_DIR, env=env, start_new_session=True)
         if wait_for_port(WEB_PORT, children):
             print(banner(seed_output), flush=True)
 
