@@ -37,7 +37,7 @@ from community.models import Member, User
 from threads.anonymity import anonymous_by_default
 from threads.guard import Finding, excerpt, masked, segments, summary
 from threads.guard_checks import checked_text, findings_of, held_by_guard, opens_unpublished_thread
-from threads.models import Category, Post
+from threads.models import Category, GuardCheck, Post
 from threads.services import PostingNotAllowed, create_reply, create_thread
 from threads.webinars import takes_questions_by_email
 
@@ -403,8 +403,9 @@ def _reply_to_list(inbound: InboundMessage, message: MimeMessage, parent: Post) 
 
 def _posted(post: Post, member: Member, files: Files) -> Outcome:
     outcome = Outcome(InboundMessage.Status.POSTED, post=post)
-    if held_by_guard(post) is not None:
-        return _held_by_guard(outcome, post, member, files)
+    held_check = held_by_guard(post)
+    if held_check is not None:
+        return _held_by_guard(outcome, post, held_check, member, files)
     if files.left_out:
         outcome.notice_to = member
         outcome.notice_subject = f"Posted, but without some files: {post.thread.title}"[:200]
@@ -415,10 +416,10 @@ def _posted(post: Post, member: Member, files: Files) -> Outcome:
     return outcome
 
 
-def _held_by_guard(outcome: Outcome, post: Post, member: Member, files: Files) -> Outcome:
+def _held_by_guard(outcome: Outcome, post: Post, held_check: GuardCheck, member: Member, files: Files) -> Outcome:
     """The sender alone hears what the confidentiality guard found, masked (the subject too may be what it found),
     with the page where they edit and publish the post, or confirm it."""
-    findings, text = findings_of(held_by_guard(post)), checked_text(post)
+    findings, text = findings_of(held_check), checked_text(post)
     outcome.notice_to, outcome.notice_subject = member, "Not published yet: your message may identify a client"
     outcome.notice_text = render_to_string("mailer/email/guard_held.txt", {
         "found": [(finding.label, excerpt(text, finding, findings)) for finding in findings],

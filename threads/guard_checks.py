@@ -121,11 +121,10 @@ def _audit(actor: Member, action: str, post: Post, check: GuardCheck) -> None:
 
 
 def screen(*, author: Member, source: str, text: str, confirmation: Confirmation | None = None,
-           post: Post | None = None) -> Screening:
+           post: Post | None = None, held_check: GuardCheck | None = None) -> Screening:
     """Runs the guard before a post or an edit is written. Raises NeedsConfirmation when it finds something the
     author has not confirmed, except for email, where the post is held instead (Screening.holds). An edit of a held
-    emailed post answers that post's check."""
-    held_check = held_by_guard(post) if post is not None else None
+    emailed post answers that post's check (`held_check`, threads.guard_checks.held_by_guard of the post edited)."""
     screening = Screening(author, source, guard.check(text), confirmation, post, held_check)
     if screening.findings and not screening.holds and not (confirmation and confirmation.confirms(text)):
         stop = NeedsConfirmation(screening.findings, confirmation.check_id if confirmation else None)

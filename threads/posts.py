@@ -236,7 +236,7 @@ def edit_post(*, editor: Member, post_id: int, body: str, reason: str = "", cont
     held_check = held_by_guard(post)
     if body == post.body and note == post.content_note and title == post.thread.title and held_check is None:
         return post
-    screening = screen(author=editor, source=EDIT, confirmation=confirmation, post=post,
+    screening = screen(author=editor, source=EDIT, confirmation=confirmation, post=post, held_check=held_check,
                        text=checked_text(post, title=title, note=note, body=body))
     before = set(resolve(handles_in(post.body)).values())
     # What the guard held was never published: its earlier text is not kept in the history.
