@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from community.access import can_moderate
 from community.models import AuditRecord, CommunityText, Member
+from community.services import ModerationError
 from threads.markdown import render_markdown
 from threads.models import Category, EConsultation, Post, Resource, Thread
 from threads.reading import listed_threads
@@ -88,15 +89,11 @@ def community_texts() -> dict[str, CommunityText]:
             for key in Key.values}
 
 
-class NotAModerator(Exception):
-    pass
-
-
 @transaction.atomic
 def save_community_texts(*, moderator: Member, bodies: dict[str, str]) -> list[str]:
     """Saves the texts whose words changed, each audited; returns the keys saved. Shown everywhere at once."""
     if not can_moderate(moderator.user):
-        raise NotAModerator("Only moderators change the Start here texts and the guidelines.")
+        raise ModerationError("Only moderators change the Start here texts and the guidelines.")
     current = community_texts()
     changed = [key for key, body in bodies.items() if body != current[key].body]
     now = timezone.now()

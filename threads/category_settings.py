@@ -5,21 +5,18 @@ from django.db import transaction
 
 from community.access import can_moderate
 from community.models import AuditRecord, Member
+from community.services import ModerationError
 
 from .models import Category
 
 SETTINGS = ("allow_anonymous", "web_only")
 
 
-class NotAModerator(Exception):
-    pass
-
-
 @transaction.atomic
 def update_category_settings(*, moderator: Member, category_id: int, allow_anonymous: bool, web_only: bool) -> Category:
     """Audited once per setting that changes, so the log says what was switched on or off."""
     if not can_moderate(moderator.user):
-        raise NotAModerator("Only moderators change category settings.")
+        raise ModerationError("Only moderators change category settings.")
     category = Category.objects.select_for_update().get(pk=category_id)
     wanted = {"allow_anonymous": allow_anonymous, "web_only": web_only}
     changed = [name for name in SETTINGS if getattr(category, name) != wanted[name]]
