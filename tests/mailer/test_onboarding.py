@@ -12,9 +12,9 @@ from django.test import Client
 from django.utils import timezone
 
 from community.models import Application, AuditRecord, CommunityText, Member
-from community.services import approve_application
+from community.services import ModerationError, approve_application
 from mailer.models import MailPreference
-from mailer.onboarding import DEFAULT_TEXTS, starter_list
+from mailer.onboarding import DEFAULT_TEXTS, save_community_texts, starter_list
 from tests.conftest import PASSWORD, login
 from tests.mailer.inbound_mail import eml, rejections
 from tests.threads.events_helpers import make_econsultation, make_webinar
@@ -318,3 +318,10 @@ def test_starter_list_leaves_out_a_thread_waiting_for_a_moderator(member, modera
     Thread.objects.filter(pk=held.pk).update(pinned=True, held_at=timezone.now())
 
     assert starter_list(member).pinned == []
+
+
+def test_save_community_texts_refused_to_members(member):
+    with pytest.raises(ModerationError):
+        save_community_texts(moderator=member, bodies={"welcome": "Mine now."})
+
+    assert not CommunityText.objects.exists()

@@ -1,6 +1,10 @@
 """Moderators choose where anonymous posting is allowed and which categories stay on the website."""
 
+import pytest
+
 from community.models import AuditRecord
+from community.services import ModerationError
+from threads.category_settings import update_category_settings
 from threads.models import Category
 
 
@@ -33,3 +37,11 @@ def test_category_settings_page_is_for_moderators_only(member_client, category):
 
     assert response.status_code in (302, 403, 404)
     assert not Category.objects.get(pk=category.pk).web_only
+
+
+def test_update_category_settings_refused_to_members(member, category):
+    with pytest.raises(ModerationError):
+        update_category_settings(moderator=member, category_id=category.id, allow_anonymous=True, web_only=True)
+
+    category.refresh_from_db()
+    assert not (category.allow_anonymous or category.web_only)
