@@ -9,10 +9,10 @@ from allauth.account.models import EmailAddress
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from channels.db import database_sync_to_async
+from django.apps import apps as django_apps
 from django.core.cache import cache
 from django.db import connections
 from django.utils import timezone
-from django.utils.text import slugify
 
 from community.celery import app as celery_app
 from community.models import Application, EligibilityBasis, Member, Organization, User
@@ -42,11 +42,7 @@ def _topics_as_migrated(request):
         return
     request.getfixturevalue("transactional_db" if "transactional_db" in request.fixturenames else "db")
     if not ResourceTopic.objects.exists():
-        seeded = importlib.import_module("threads.migrations.0005_resource_library")
-        ResourceTopic.objects.bulk_create([
-            ResourceTopic(name=name, slug=slugify(name), complex_care_domain=domain, position=position)
-            for position, (name, domain) in enumerate(seeded.TOPICS)
-        ])
+        importlib.import_module("threads.migrations.0005_resource_library").seed_topics(django_apps, None)
 
 
 @pytest.fixture(autouse=True)
