@@ -11,8 +11,9 @@
       navigator.clipboard.writeText(field.value).then(function () {
         if (status) status.textContent = "Link copied. Paste it in a post to cite this resource.";
       }, function () {
+        field.focus();
         field.select();
-        if (status) status.textContent = "Select the link and copy it.";
+        if (status) status.textContent = "The link is selected: copy it (Ctrl+C, or press and hold on a phone).";
       });
     });
   });

@@ -16,8 +16,8 @@ DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
 
-def sign_in(browser, base_url, email, viewport, totp_secret=None):
-    page = browser.new_context(viewport=viewport).new_page()
+def sign_in(browser, base_url, email, viewport, totp_secret=None, **context_options):
+    page = browser.new_context(viewport=viewport, **context_options).new_page()
     page.goto(f"{base_url}/accounts/login/")
     page.fill("#id_login", email)
     page.fill("#id_password", PASSWORD)

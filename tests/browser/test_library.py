@@ -1,6 +1,8 @@
 """A member browses the library, searches it, opens a resource and copies its link to cite it: in Chromium, on a
 desktop and on a phone, with axe-core on the library and the resource page."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -56,3 +58,10 @@ def test_member_browses_searches_and_cites_a_resource(live_server_url, member, l
     page.screenshot(path=artifacts / f"resource-{name}.png", full_page=True)
     assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
     assert not (violations := axe_violations(page)), readable(violations)
+
+
+def test_resource_page_without_javascript_offers_the_link_to_copy_by_hand(live_server_url, member, library, browser):
+    page = sign_in(browser, live_server_url, member.email, PHONE, java_script_enabled=False)
+    page.goto(f"{live_server_url}/resources/{library}/")
+    expect(page.get_by_label("Paste this link in a post")).to_have_value(re.compile(f"/resources/{library}/$"))
+    expect(page.get_by_role("button", name="Copy link")).to_be_hidden()
