@@ -4,7 +4,8 @@ then a task applies it to the member's list mail.
 - a hard bounce or a spam complaint pauses the member's list mail at once;
 - soft bounces pause it after SOFT_BOUNCE_LIMIT of them within SOFT_BOUNCE_WINDOW_DAYS, with no delivery between
   (a "delivered" report sets the count back to zero);
-- an unsubscribe at the provider sets the member's mode to none.
+- an unsubscribe at the provider sets the member's mode to none;
+- an address refused for good while we send (a 5.1.x answer to RCPT, or the ESP refusing it) is a hard bounce.
 
 The member sees why on every page (a banner) and turns list mail back on with `resume_delivery`.
 
@@ -42,6 +43,7 @@ Kind = DeliveryEvent.Kind
 
 PAUSE_CACHE_KEY = "mail-paused:{member_id}"
 DSN = "dsn"  # esp_name and event_type of bounce messages that came back to our envelope address
+REFUSED = "refused"  # ... and of an address refused while we were sending
 
 # Why list mail stopped, in the words the member reads on every page until they turn it back on.
 PAUSE_REASONS = {
@@ -180,6 +182,13 @@ def record_bounce_message(raw: bytes, bounce_address: str) -> DeliveryEvent | No
              "diagnostic_code": diagnostic, "subject": str(message.get("Subject", ""))},
         occurred_at=occurred_at if occurred_at.tzinfo else timezone.now(),
     )
+
+
+def record_refusal(member_id: int, address: str, reason: str) -> DeliveryEvent | None:
+    """Our own mail server, or the ESP, refused the member's address for good while we were handing it a message
+    (mailer.outbound.refuses_the_address): a hard bounce, as Mailman counts it, with no report to wait for."""
+    return _store(esp_name=REFUSED, event_type=REFUSED, kind=Kind.HARD_BOUNCE, recipient=address,
+                  member_id=member_id, description=reason)
 
 
 # Applying reports

@@ -51,6 +51,7 @@ from threads.models import Post, Resource
 from threads.notes import html_without_noted_parts, note_break, post_text, text_without_noted_parts
 
 from . import selectors
+from .bounces import record_refusal
 from .models import DigestLog
 from .outbound import (
     Stencil,
@@ -59,6 +60,8 @@ from .outbound import (
     footer_links,
     list_headers,
     list_message,
+    refusal,
+    refuses_the_address,
     token_generation,
     unsubscribe_token,
     unsubscribe_url,
@@ -233,7 +236,9 @@ def send_each(messages: dict[int, EmailMultiAlternatives]) -> set[int]:
         for member_id, message in messages.items():
             try:
                 connection.send_messages([message])
-            except Exception:
+            except Exception as error:
+                if refuses_the_address(error):  # paused now: the next run leaves the member out
+                    record_refusal(member_id, message.to[0], refusal(error))
                 logger.exception("Digest for member %s not sent; the next run retries it", member_id)
                 failed.add(member_id)
     return failed

@@ -27,6 +27,7 @@ from threads.models import Post
 from threads.notes import post_text
 
 from . import selectors
+from .bounces import record_refusal
 from .models import OutboundMessage
 from .tokens import make_bounce_address, make_reply_address, make_unsubscribe_token
 
@@ -213,6 +214,19 @@ def refusal(error: Exception) -> str:
     return ""
 
 
+def refuses_the_address(error: Exception) -> bool:
+    """A refusal that is about the recipient's address, not about us or the message: an ESP that will not send
+    to it (invalid, or suppressed after bounces), or every recipient answered 5.1.x (no such mailbox or domain)
+    or 5.2.1 (mailbox disabled). "550 5.7.1 Relaying denied" or a spam verdict must not pause anyone: a
+    misconfigured relay would otherwise pause the whole list."""
+    if isinstance(error, AnymailRecipientsRefused):
+        return True
+    if not isinstance(error, smtplib.SMTPRecipientsRefused) or not error.recipients:
+        return False
+    return all(code >= 500 and _text(answer).lstrip().startswith(("5.1.", "5.2.1"))
+               for code, answer in error.recipients.values())
+
+
 def _text(answer) -> str:
     return answer.decode(errors="replace") if isinstance(answer, bytes) else str(answer)
 
@@ -244,6 +258,8 @@ def deliver_outbound(outbound_id: int) -> None:
             changes = {"attempts": F("attempts") + 1, "last_error": f"{type(exc).__name__}: {exc}"}
             if reason:
                 changes.update(status=OutboundMessage.Status.FAILED, last_error=f"Refused for good: {reason}")
+                if refuses_the_address(exc):
+                    record_refusal(row.member_id, row.member.email, reason)
             else:
                 error = exc
             OutboundMessage.objects.filter(pk=row.pk).update(**changes)

@@ -17,7 +17,7 @@ from django.utils import timezone
 from community.celery import app as celery_app
 from community.models import Member
 from mailer import outbound, selectors, tasks
-from mailer.models import MailPreference, OutboundMessage
+from mailer.models import DeliveryEvent, MailPreference, OutboundMessage
 from mailer.tokens import parse_bounce_address, parse_reply_address, read_unsubscribe_token
 from threads.mentions import handle_for
 from threads.models import Category, Post, Subscription
@@ -418,6 +418,28 @@ def test_deliver_outbound_permanent_refusal_fails_at_once(unsent, error, reason,
     unsent.refresh_from_db()
     assert (unsent.status, unsent.attempts) == (OutboundMessage.Status.FAILED, 1)  # not retried
     assert unsent.last_error == f"Refused for good: {reason}"
+
+
+@pytest.mark.parametrize(("error", "pauses"), [
+    (smtplib.SMTPRecipientsRefused({"x@example.org": (550, b"5.1.1 No such user")}), True),
+    (smtplib.SMTPRecipientsRefused({"x@example.org": (550, b"5.2.1 Mailbox disabled")}), True),
+    (AnymailRecipientsRefused(), True),
+    # Our relay's own refusals and spam verdicts are about us or the message: pausing would stop the whole list.
+    (smtplib.SMTPRecipientsRefused({"x@example.org": (550, b"5.7.1 Relaying denied")}), False),
+    (smtplib.SMTPRecipientsRefused({"x@example.org": (550, b"Mailbox unavailable")}), False),
+    (smtplib.SMTPDataError(554, b"5.7.1 Message rejected as spam"), False),
+])
+def test_deliver_outbound_permanent_refusal_pauses_list_mail_only_for_a_refused_address(
+        unsent, error, pauses, settings, django_capture_on_commit_callbacks):
+    settings.EMAIL_BACKEND = f"{__name__}.RefusingRecipient"
+    RefusingRecipient.error = error
+
+    with django_capture_on_commit_callbacks(execute=True):
+        outbound.deliver_outbound(unsent.id)
+
+    preference = MailPreference.objects.get(member=unsent.member)
+    assert (preference.delivery_paused_at is not None) is pauses
+    assert DeliveryEvent.objects.filter(member=unsent.member, kind=DeliveryEvent.Kind.HARD_BOUNCE).exists() is pauses
 
 
 @pytest.mark.parametrize("error", [

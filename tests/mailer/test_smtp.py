@@ -13,7 +13,7 @@ from aiosmtpd.controller import Controller
 from django.conf import settings
 
 from mailer.digests import send_due_digests
-from mailer.models import MailPreference, OutboundMessage
+from mailer.models import DeliveryEvent, MailPreference, OutboundMessage
 from mailer.tokens import parse_bounce_address, parse_reply_address, read_unsubscribe_token
 from tests.mailer.test_digests import MORNING, backdate
 
@@ -178,16 +178,47 @@ def test_send_due_digests_over_smtp(member, member_factory, thread, reply_factor
     assert all(f'href="mailto:{address}?subject=' in html for address in addresses)
 
 
-def test_deliver_outbound_refused_recipient_over_smtp_fails_at_once(member, member_factory, thread, reply_factory,
-                                                                    settings):
+def assert_paused_for_a_refused_address(member):
+    event = DeliveryEvent.objects.get(member=member)
+    assert (event.kind, event.recipient, event.description) == (
+        DeliveryEvent.Kind.HARD_BOUNCE, member.email, "550 5.1.1 No such user here")
+    assert event.applied_at is not None
+    assert MailPreference.objects.get(member=member).delivery_pause_reason == (
+        f"The mail server for {member.email} told us that the address does not accept mail.")
+
+
+def test_deliver_outbound_refused_recipient_over_smtp_fails_at_once_and_pauses_their_list_mail(
+        member, member_factory, thread, reply_factory, settings):
     handler = Collect(refuse={member.email})
     controller = start_sink(settings, handler)
     try:
         reply = reply_factory(author=member_factory(), parent=thread.posts.get(), body="To a closed mailbox.")
+        reply_factory(author=member_factory(), parent=reply, body="Not sent to a paused member.")
     finally:
         controller.stop()
 
     row = OutboundMessage.objects.get(post=reply, member=member)
     assert (row.status, row.attempts) == (OutboundMessage.Status.FAILED, 1)
     assert row.last_error == "Refused for good: 550 5.1.1 No such user here"
+    assert handler.received(member.email) == []
+    assert_paused_for_a_refused_address(member)
+    assert OutboundMessage.objects.filter(member=member).count() == 1  # nothing more is tried
+
+
+def test_send_due_digests_refused_recipient_over_smtp_pauses_their_list_mail(
+        member, member_factory, thread, reply_factory, settings, django_capture_on_commit_callbacks):
+    settings.DIGEST_HOUR = 7
+    reader = member_factory(full_name="Rae Reader", mail_mode=MailPreference.Mode.DAILY)
+    backdate(thread.posts.get(), MORNING - timedelta(hours=2))
+    handler = Collect(refuse={reader.email})
+    controller = start_sink(settings, handler)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            assert send_due_digests(now=MORNING) == 0
+        assert send_due_digests(now=MORNING + timedelta(minutes=15)) == 0
+    finally:
+        controller.stop()
+
     assert handler.envelopes == []
+    assert_paused_for_a_refused_address(reader)
+    assert DeliveryEvent.objects.filter(member=reader).count() == 1  # the second run leaves the paused member out
