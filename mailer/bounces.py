@@ -5,7 +5,7 @@ then a task applies it to the member's list mail.
 - soft bounces pause it after SOFT_BOUNCE_LIMIT of them within SOFT_BOUNCE_WINDOW_DAYS, with no delivery between
   (a "delivered" report sets the count back to zero);
 - an unsubscribe at the provider sets the member's mode to none;
-- an address refused for good while we send (a 5.1.x answer to RCPT, or the ESP refusing it) is a hard bounce.
+- an address refused for good while we send (5.1.x or 5.2.1 to RCPT, or the ESP refusing it) is a hard bounce.
 
 The member sees why on every page (a banner) and turns list mail back on with `resume_delivery`.
 

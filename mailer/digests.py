@@ -51,7 +51,6 @@ from threads.models import Post, Resource
 from threads.notes import html_without_noted_parts, note_break, post_text, text_without_noted_parts
 
 from . import selectors
-from .bounces import record_refusal
 from .models import DigestLog
 from .outbound import (
     Stencil,
@@ -60,8 +59,7 @@ from .outbound import (
     footer_links,
     list_headers,
     list_message,
-    refusal,
-    refuses_the_address,
+    pause_if_address_refused,
     token_generation,
     unsubscribe_token,
     unsubscribe_url,
@@ -237,8 +235,7 @@ def send_each(messages: dict[int, EmailMultiAlternatives]) -> set[int]:
             try:
                 connection.send_messages([message])
             except Exception as error:
-                if refuses_the_address(error):  # paused now: the next run leaves the member out
-                    record_refusal(member_id, message.to[0], refusal(error))
+                pause_if_address_refused(member_id, message.to[0], error)  # the next run leaves them out
                 logger.exception("Digest for member %s not sent; the next run retries it", member_id)
                 failed.add(member_id)
     return failed

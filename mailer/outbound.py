@@ -227,6 +227,12 @@ def refuses_the_address(error: Exception) -> bool:
                for code, answer in error.recipients.values())
 
 
+def pause_if_address_refused(member_id: int, address: str, error: Exception) -> None:
+    """For every sender of list mail (posts and digests): the member's list mail pauses as for a hard bounce."""
+    if refuses_the_address(error):
+        record_refusal(member_id, address, refusal(error))
+
+
 def _text(answer) -> str:
     return answer.decode(errors="replace") if isinstance(answer, bytes) else str(answer)
 
@@ -258,8 +264,7 @@ def deliver_outbound(outbound_id: int) -> None:
             changes = {"attempts": F("attempts") + 1, "last_error": f"{type(exc).__name__}: {exc}"}
             if reason:
                 changes.update(status=OutboundMessage.Status.FAILED, last_error=f"Refused for good: {reason}")
-                if refuses_the_address(exc):
-                    record_refusal(row.member_id, row.member.email, reason)
+                pause_if_address_refused(row.member_id, row.member.email, exc)
             else:
                 error = exc
             OutboundMessage.objects.filter(pk=row.pk).update(**changes)
